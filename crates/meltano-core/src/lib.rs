@@ -1,0 +1,8 @@
+//! The Meltano domain, with no IO: plugin types and names, versions, environment-variable names.
+//!
+//! Everything here is pure data and logic so that the CLI, the runner and the web UI share one
+//! definition of each rule. It must not depend on tokio, databases or HTTP.
+
+pub mod plugin_type;
+
+pub use plugin_type::PluginType;
