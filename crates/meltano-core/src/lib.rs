@@ -3,6 +3,10 @@
 //! Everything here is pure data and logic so that the CLI, the runner and the web UI share one
 //! definition of each rule. It must not depend on tokio, databases or HTTP.
 
+pub mod env_vars;
 pub mod plugin_type;
+pub mod suggest;
+pub mod version;
 
 pub use plugin_type::PluginType;
+pub use version::{MELTANO_VERSION, Version, VersionSpecifiers};

@@ -159,16 +159,34 @@ mod tests {
 
     #[test]
     fn parses_singular_and_plural() {
-        assert_eq!("extractor".parse::<PluginType>().ok(), Some(PluginType::Extractors));
-        assert_eq!("utilities".parse::<PluginType>().ok(), Some(PluginType::Utilities));
-        assert_eq!("mapping".parse::<PluginType>().ok(), Some(PluginType::Mappings));
+        assert_eq!(
+            "extractor".parse::<PluginType>().ok(),
+            Some(PluginType::Extractors)
+        );
+        assert_eq!(
+            "utilities".parse::<PluginType>().ok(),
+            Some(PluginType::Utilities)
+        );
+        assert_eq!(
+            "mapping".parse::<PluginType>().ok(),
+            Some(PluginType::Mappings)
+        );
         assert!("widget".parse::<PluginType>().is_err());
     }
 
     #[test]
     fn infers_type_from_name_prefix() {
-        assert_eq!(PluginType::infer_from_name("tap-gitlab"), PluginType::Extractors);
-        assert_eq!(PluginType::infer_from_name("target-jsonl"), PluginType::Loaders);
-        assert_eq!(PluginType::infer_from_name("dbt-postgres"), PluginType::Utilities);
+        assert_eq!(
+            PluginType::infer_from_name("tap-gitlab"),
+            PluginType::Extractors
+        );
+        assert_eq!(
+            PluginType::infer_from_name("target-jsonl"),
+            PluginType::Loaders
+        );
+        assert_eq!(
+            PluginType::infer_from_name("dbt-postgres"),
+            PluginType::Utilities
+        );
     }
 }
