@@ -1,0 +1,7 @@
+//! Integration tests of meltano-db against SQLite (temp files) and PostgreSQL (a throwaway server from
+//! meltano-test, which must be installed: these tests fail rather than skip without it).
+
+mod connect;
+mod schema;
+mod settings;
+mod support;
