@@ -1,0 +1,261 @@
+//! Lossless edits of `meltano.yml` and included files.
+//!
+//! The file is parsed into a concrete syntax tree (yaml-edit) and changed in place, so everything a
+//! command does not touch — comments, blank lines, key order, quoting, flow style — is written back
+//! exactly as the user wrote it. Writes are atomic and serialised by `.meltano/run/meltano.yml.lock`.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use meltano_core::PluginType;
+use serde_json::Value;
+use yaml_edit::{Document, Mapping, Sequence};
+
+use crate::atomic::write_atomic;
+
+/// Why a project file could not be edited.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("could not read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("could not write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{path} is not valid YAML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error(
+        "{path}: expected `{key}` to be a {expected}; fix it by hand, then run the command again"
+    )]
+    Shape {
+        path: PathBuf,
+        key: String,
+        expected: &'static str,
+    },
+}
+
+/// One project file (meltano.yml or an included file), open for editing.
+pub struct ProjectFileMut {
+    path: PathBuf,
+    doc: Document,
+}
+
+impl ProjectFileMut {
+    /// Parses the file; a file that is empty or only comments starts as an empty mapping.
+    pub fn open(path: &Path) -> Result<ProjectFileMut, EditError> {
+        let text = fs::read_to_string(path).map_err(|source| EditError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parse_error = |message: String| EditError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let doc = if text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            Document::from_str(&format!("{text}{{}}\n")).map_err(|e| parse_error(e.to_string()))?
+        } else {
+            Document::from_str(&text).map_err(|e| parse_error(e.to_string()))?
+        };
+        let file = ProjectFileMut {
+            path: path.to_path_buf(),
+            doc,
+        };
+        file.root()?;
+        Ok(file)
+    }
+
+    /// The path this editor writes to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn root(&self) -> Result<Mapping, EditError> {
+        self.doc
+            .as_mapping()
+            .ok_or_else(|| self.shape("(top level)", "mapping"))
+    }
+
+    fn shape(&self, key: &str, expected: &'static str) -> EditError {
+        EditError::Shape {
+            path: self.path.clone(),
+            key: key.to_string(),
+            expected,
+        }
+    }
+
+    /// Appends `item` to the block sequence `parent[key]`, creating the sequence (or replacing an
+    /// empty `[]` or null) when needed. A new sequence is built whole before it is attached, so it
+    /// takes the file's usual layout (`- ` at the key's column).
+    fn append_to_sequence(
+        &self,
+        parent: &Mapping,
+        key: &str,
+        path: &str,
+        item: Mapping,
+    ) -> Result<(), EditError> {
+        match parent.get(key) {
+            Some(node) if is_null(&node) => {}
+            Some(node) => {
+                let seq = node.as_sequence().ok_or_else(|| self.shape(path, "list"))?;
+                if !(seq.is_flow_style() && seq.is_empty()) {
+                    seq.push(item);
+                    return Ok(());
+                }
+            }
+            None => {}
+        }
+        let seq = Sequence::new();
+        seq.push(item);
+        parent.set(key, seq);
+        Ok(())
+    }
+
+    /// Appends a plugin entry (keys in the given order) to `plugins.<type>`.
+    pub fn add_plugin(
+        &mut self,
+        plugin_type: PluginType,
+        entry: &serde_json::Map<String, Value>,
+    ) -> Result<(), EditError> {
+        let root = self.root()?;
+        let item = to_mapping(entry);
+        match root.get("plugins") {
+            Some(node) if !is_null(&node) => {
+                let plugins = root
+                    .get_mapping("plugins")
+                    .ok_or_else(|| self.shape("plugins", "mapping"))?;
+                let path = format!("plugins.{}", plugin_type.plural());
+                self.append_to_sequence(&plugins, plugin_type.plural(), &path, item)
+            }
+            _ => {
+                let plugins = Mapping::new();
+                let seq = Sequence::new();
+                seq.push(item);
+                plugins.set(plugin_type.plural(), seq);
+                root.set("plugins", plugins);
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes the plugin named `name` from `plugins.<type>`; false when it is not in this file.
+    ///
+    /// A type left with no plugins loses its key, as when Meltano rewrites the file.
+    pub fn remove_plugin(
+        &mut self,
+        plugin_type: PluginType,
+        name: &str,
+    ) -> Result<bool, EditError> {
+        let Some(plugins) = self.root()?.get_mapping("plugins") else {
+            return Ok(false);
+        };
+        let Some(list) = plugins.get_sequence(plugin_type.plural()) else {
+            return Ok(false);
+        };
+        let removed = remove_named(&list, name);
+        if removed && list.is_empty() {
+            plugins.remove(plugin_type.plural());
+        }
+        Ok(removed)
+    }
+
+    /// Appends `- name: <name>` to `environments`.
+    pub fn add_environment(&mut self, name: &str) -> Result<(), EditError> {
+        let mut entry = serde_json::Map::new();
+        entry.insert("name".into(), Value::String(name.to_string()));
+        self.append_to_sequence(
+            &self.root()?,
+            "environments",
+            "environments",
+            to_mapping(&entry),
+        )
+    }
+
+    /// Removes the environment named `name`; false when it is not in this file.
+    pub fn remove_environment(&mut self, name: &str) -> Result<bool, EditError> {
+        let Some(list) = self.root()?.get_sequence("environments") else {
+            return Ok(false);
+        };
+        Ok(remove_named(&list, name))
+    }
+
+    /// The edited text.
+    pub fn render(&self) -> String {
+        self.doc.to_string()
+    }
+
+    /// Atomically replaces the file with the edited text.
+    pub fn save(&self) -> Result<(), EditError> {
+        let mut text = self.render();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        write_atomic(&self.path, text.as_bytes(), 0o644).map_err(|source| EditError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// Whether a node is an empty value (`key:` or `key: null`).
+fn is_null(node: &yaml_edit::YamlNode) -> bool {
+    node.as_scalar()
+        .is_some_and(|s| matches!(s.as_string().trim(), "" | "null" | "~"))
+}
+
+/// Removes the first mapping item of `list` whose `name` is `name`.
+fn remove_named(list: &Sequence, name: &str) -> bool {
+    let index = list.values().position(|item| {
+        item.as_mapping()
+            .and_then(|m| m.get("name"))
+            .and_then(|n| n.as_scalar().map(|s| s.as_string()))
+            .is_some_and(|n| n == name)
+    });
+    index.is_some_and(|i| list.remove(i).is_some())
+}
+
+/// Builds a block mapping from JSON-like data, keys in order.
+fn to_mapping(map: &serde_json::Map<String, Value>) -> Mapping {
+    let mapping = Mapping::new();
+    for (key, value) in map {
+        set_value(&mapping, key, value);
+    }
+    mapping
+}
+
+fn to_sequence(items: &[Value]) -> Sequence {
+    let seq = Sequence::new();
+    for item in items {
+        match item {
+            Value::Object(m) => seq.push(to_mapping(m)),
+            Value::Array(a) => seq.push(to_sequence(a)),
+            Value::String(s) => seq.push(s.as_str()),
+            Value::Bool(b) => seq.push(*b),
+            Value::Number(n) => seq.push(number(n)),
+            Value::Null => seq.push(Option::<&str>::None),
+        }
+    }
+    seq
+}
+
+fn set_value(mapping: &Mapping, key: &str, value: &Value) {
+    match value {
+        Value::Object(m) => mapping.set(key, to_mapping(m)),
+        Value::Array(a) => mapping.set(key, to_sequence(a)),
+        Value::String(s) => mapping.set(key, s.as_str()),
+        Value::Bool(b) => mapping.set(key, *b),
+        Value::Number(n) => mapping.set(key, number(n)),
+        Value::Null => mapping.set(key, Option::<&str>::None),
+    }
+}
+
+/// Numbers keep their JSON spelling (integers stay integers).
+fn number(n: &serde_json::Number) -> yaml_edit::YamlValue {
+    match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => yaml_edit::YamlValue::from(i),
+        (None, Some(f)) => yaml_edit::YamlValue::from(f),
+        _ => yaml_edit::YamlValue::from(n.to_string()),
+    }
+}

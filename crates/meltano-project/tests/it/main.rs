@@ -1,0 +1,3 @@
+//! Integration tests of meltano-project (one test binary per crate).
+
+mod manifest;
