@@ -1,1 +1,400 @@
-//! meltano-cli
+//! The command line of `meltano`, as clap structures and nothing else.
+//!
+//! Doc comments here are the `--help` text. Flags, names and choices follow Meltano 4.4.1 so that
+//! scripts written for it keep working. No IO happens in this crate.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Help layout close to the one click prints for Meltano.
+const HELP_TEMPLATE: &str = "Usage: {usage}\n\n{about-with-newline}\n{all-args}";
+
+/// The choices of `--plugin-type`.
+const PLUGIN_TYPES: [&str; 18] = [
+    "extractor",
+    "extractors",
+    "loader",
+    "loaders",
+    "transform",
+    "transforms",
+    "orchestrator",
+    "orchestrators",
+    "transformer",
+    "transformers",
+    "file",
+    "files",
+    "utility",
+    "utilities",
+    "mapper",
+    "mappers",
+    "mapping",
+    "mappings",
+];
+
+/// Your CLI for ELT+
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface
+#[derive(Debug, Parser)]
+#[command(
+    name = "meltano",
+    bin_name = "meltano",
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    help_template = HELP_TEMPLATE,
+    subcommand_help_heading = "Commands",
+    subcommand_value_name = "COMMAND",
+    override_usage = "meltano [OPTIONS] [COMMAND] [ARGS]..."
+)]
+pub struct Cli {
+    /// Set the log level. 'disabled' will suppress all logging output.
+    #[arg(long, value_enum)]
+    pub log_level: Option<LogLevel>,
+
+    /// A shortcut for setting the format of the log output.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Path to a python logging yaml config file.
+    #[arg(long, value_name = "TEXT")]
+    pub log_config: Option<String>,
+
+    /// Meltano environment name.
+    #[arg(long, value_name = "TEXT")]
+    pub environment: Option<String>,
+
+    /// Don't use any environment.
+    #[arg(long)]
+    pub no_environment: bool,
+
+    /// Run Meltano as if it had been started in the specified directory.
+    #[arg(long, value_name = "DIRECTORY")]
+    pub cwd: Option<PathBuf>,
+
+    /// A dotenv file to read instead of the project's `.env`.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// Show the version and exit.
+    #[arg(long)]
+    pub version: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Console log levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+    Disabled,
+}
+
+/// Console log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Colored,
+    Uncolored,
+    Json,
+    #[value(alias = "key_value")]
+    KeyValue,
+    Plain,
+}
+
+/// The commands of `meltano`.
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
+pub enum Command {
+    /// Add a plugin to your project.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano add [OPTIONS] PLUGIN...")]
+    Add(AddArgs),
+    /// Manage environments.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano environment [OPTIONS] COMMAND [ARGS]..."
+    )]
+    Environment(EnvironmentArgs),
+    /// Create a new Meltano project.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano init [OPTIONS] [PROJECT_DIRECTORY]")]
+    Init(InitArgs),
+    /// Manage project plugins.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano plugin [OPTIONS] COMMAND [ARGS]..."
+    )]
+    Plugin(PluginArgs),
+    /// Remove plugins from your project.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano remove [OPTIONS] PLUGIN...")]
+    Remove(RemoveArgs),
+}
+
+impl Command {
+    /// The command's name as typed, for messages such as "`meltano add` must be run inside a project".
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Add(_) => "add",
+            Command::Environment(_) => "environment",
+            Command::Init(_) => "init",
+            Command::Plugin(_) => "plugin",
+            Command::Remove(_) => "remove",
+        }
+    }
+}
+
+/// `--database-uri`, shared by commands that touch the system database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// System database URI.
+    #[arg(long, value_name = "TEXT")]
+    pub database_uri: Option<String>,
+}
+
+/// Create a new Meltano project.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#init
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to create; asked for when not given.
+    pub project_directory: Option<PathBuf>,
+
+    /// Do not send anonymous usage stats.
+    #[arg(long)]
+    pub no_usage_stats: bool,
+
+    /// Overwrite `meltano.yml` if it exists in the project directory.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Add a plugin to your project.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#add
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The plugins to add.
+    #[arg(required = true, value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+
+    /// The plugin type; inferred from the name (`tap-`, `target-`, else utility) when not given.
+    #[arg(long, value_parser = PLUGIN_TYPES)]
+    pub plugin_type: Option<String>,
+
+    /// Add a plugin inheriting from an existing plugin in the project or a discoverable plugin
+    /// identified, by name.
+    #[arg(long, value_name = "TEXT")]
+    pub inherit_from: Option<String>,
+
+    /// Add a specific (non-default) variant of the identified discoverable plugin.
+    #[arg(long, value_name = "TEXT")]
+    pub variant: Option<String>,
+
+    /// Shorthand for '--inherit-from', that can be used to add a discoverable plugin to your
+    /// project with a different name. Usage: add <inherit-from> --as <name>
+    #[arg(long = "as", value_name = "TEXT")]
+    pub as_name: Option<String>,
+
+    /// Reference a plugin definition to add from (a YAML file).
+    #[arg(long, value_name = "TEXT")]
+    pub from_ref: Option<String>,
+
+    /// The Python version to use for the plugin.
+    #[arg(long, value_name = "TEXT")]
+    pub python: Option<String>,
+
+    /// Add a custom plugin. The command will prompt you for the package's base plugin description
+    /// metadata, unless the answers are given with the flags below.
+    #[arg(long)]
+    pub custom: bool,
+
+    /// With --custom: the plugin's namespace (default: the name with underscores).
+    #[arg(long, value_name = "TEXT", requires = "custom")]
+    pub namespace: Option<String>,
+
+    /// With --custom: the `pip install` argument, or `n` for none (default: the name).
+    #[arg(long, value_name = "TEXT", requires = "custom")]
+    pub pip_url: Option<String>,
+
+    /// With --custom: the executable (default: derived from the pip URL).
+    #[arg(long, value_name = "TEXT", requires = "custom")]
+    pub executable: Option<String>,
+
+    /// With --custom: comma-separated capabilities of an extractor (default: none).
+    #[arg(long, value_name = "TEXT", requires = "custom")]
+    pub capabilities: Option<String>,
+
+    /// With --custom: comma-separated settings as `name[:kind]` (default: none).
+    #[arg(long, value_name = "TEXT", requires = "custom")]
+    pub settings: Option<String>,
+
+    /// Install the subject plugin(s) automatically.
+    #[arg(long, overrides_with = "no_install")]
+    pub install: bool,
+
+    /// Do not install the subject plugin(s) automatically.
+    #[arg(long)]
+    pub no_install: bool,
+
+    /// Ignore the required Python version declared by the plugins.
+    #[arg(long)]
+    pub force_install: bool,
+
+    /// Refresh the definition of a plugin that is already in the project (default).
+    #[arg(long, hide = true, overrides_with = "no_update")]
+    pub update: bool,
+
+    /// Keep the definition of a plugin that is already in the project.
+    #[arg(long, hide = true)]
+    pub no_update: bool,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Remove plugins from your project.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#remove
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The plugins to remove.
+    #[arg(required = true, value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+
+    /// The plugin type; inferred from the name when not given.
+    #[arg(long, value_parser = PLUGIN_TYPES)]
+    pub plugin_type: Option<String>,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Manage Environments.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#environment
+#[derive(Debug, Args)]
+pub struct EnvironmentArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    #[command(subcommand)]
+    pub command: EnvironmentCommand,
+}
+
+/// The subcommands of `meltano environment`.
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentCommand {
+    /// Add a new environment.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano environment add [OPTIONS] NAME")]
+    Add {
+        /// The environment's name.
+        name: String,
+    },
+    /// List available environments.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano environment list [OPTIONS]")]
+    List,
+    /// Remove an environment.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano environment remove [OPTIONS] NAME")]
+    Remove {
+        /// The environment's name.
+        name: String,
+    },
+}
+
+/// Manage the plugins in your Meltano project.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#plugin
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(subcommand)]
+    pub command: PluginCommand,
+}
+
+/// The subcommands of `meltano plugin`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the plugins in your project.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano plugin list [OPTIONS]")]
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `--format` of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// Rewrites `--some_option` as `--some-option` (and `--a_b=x` as `--a-b=x`), as Meltano accepts both.
+///
+/// Only option names change; values and positional arguments are left alone, and everything after
+/// a bare `--` is passed through untouched.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut passthrough = false;
+    args.into_iter()
+        .map(|arg| {
+            if passthrough || !arg.starts_with("--") {
+                return arg;
+            }
+            if arg == "--" {
+                passthrough = true;
+                return arg;
+            }
+            match arg.split_once('=') {
+                Some((name, value)) => format!("{}={value}", name.replace('_', "-")),
+                None => arg.replace('_', "-"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn underscores_in_option_names_become_dashes() {
+        let args = [
+            "meltano",
+            "--log_level=debug",
+            "add",
+            "--plugin_type",
+            "tap_x",
+            "--",
+            "--a_b",
+        ];
+        let normalized = normalize_args(args.map(String::from));
+        assert_eq!(
+            normalized,
+            [
+                "meltano",
+                "--log-level=debug",
+                "add",
+                "--plugin-type",
+                "tap_x",
+                "--",
+                "--a_b"
+            ]
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! One module per command; each turns its arguments into library calls and prints the outcome.
+
+mod add;
+mod environment;
+mod init;
+mod plugin;
+mod remove;
+
+use std::process::ExitCode;
+
+use meltano_cli::{Command, EnvironmentCommand, PluginCommand};
+
+use crate::context::Context;
+use crate::error::CliResult;
+
+/// Runs one parsed command.
+pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
+    match command {
+        Command::Add(args) => add::run(ctx, args),
+        Command::Environment(args) => match args.command {
+            EnvironmentCommand::Add { name } => environment::add(ctx, &name),
+            EnvironmentCommand::List => environment::list(ctx),
+            EnvironmentCommand::Remove { name } => environment::remove(ctx, &name),
+        },
+        Command::Init(args) => init::run(ctx, args),
+        Command::Plugin(args) => match args.command {
+            PluginCommand::List { format, .. } => plugin::list(ctx, format),
+        },
+        Command::Remove(args) => remove::run(ctx, args),
+    }
+}

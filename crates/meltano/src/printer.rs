@@ -1,0 +1,189 @@
+//! Everything `meltano` prints goes through here: results to stdout, log lines to stderr.
+//!
+//! Log lines follow Meltano's console formats (`colored`, `uncolored`, `json`, `key-value`,
+//! `plain`) so that people and log shippers reading them see what they saw before.
+
+use std::cell::Cell;
+use std::io::{self, IsTerminal, Write};
+
+use meltano_cli::{LogFormat, LogLevel};
+use meltano_core::env_vars;
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+
+    fn colour(self) -> &'static str {
+        match self {
+            Level::Debug => "\x1b[32m",
+            Level::Info => "\x1b[32m",
+            Level::Warning => "\x1b[33m",
+            Level::Error => "\x1b[31m",
+        }
+    }
+}
+
+/// Where output goes and how log lines look.
+#[derive(Debug)]
+pub struct Printer {
+    threshold: Cell<LogLevel>,
+    format: LogFormat,
+    colour: bool,
+    local_time: bool,
+}
+
+impl Printer {
+    /// A printer logging at `level` in `format`; colour only on a terminal unless forced.
+    pub fn new(level: LogLevel, format: LogFormat) -> Printer {
+        let forced = std::env::var_os(env_vars::FORCE_COLOR).is_some();
+        let disabled = std::env::var_os(env_vars::NO_COLOR).is_some();
+        let colour =
+            format == LogFormat::Colored && !disabled && (forced || io::stderr().is_terminal());
+        let local_time = std::env::var_os(env_vars::NO_UTC).is_some();
+        Printer {
+            threshold: Cell::new(level),
+            format,
+            colour,
+            local_time,
+        }
+    }
+
+    /// Changes the level once the project's own `cli.log_level` is known.
+    pub fn set_level(&self, level: LogLevel) {
+        self.threshold.set(level);
+    }
+
+    /// Writes a line of command output to stdout.
+    pub fn out(&self, text: &str) {
+        let mut stdout = io::stdout().lock();
+        // A closed stdout (`meltano ... | head`) is not an error worth reporting.
+        let _ = writeln!(stdout, "{text}");
+    }
+
+    /// Writes command output to stdout without a newline (prompts).
+    pub fn out_raw(&self, text: &str) {
+        let mut stdout = io::stdout().lock();
+        let _ = write!(stdout, "{text}");
+        let _ = stdout.flush();
+    }
+
+    /// Writes a line to stderr as is (usage errors, prompts' aborts).
+    pub fn err(&self, text: &str) {
+        let _ = writeln!(io::stderr().lock(), "{text}");
+    }
+
+    pub fn debug(&self, event: &str) {
+        self.log(Level::Debug, event);
+    }
+
+    pub fn info(&self, event: &str) {
+        self.log(Level::Info, event);
+    }
+
+    pub fn warn(&self, event: &str) {
+        self.log(Level::Warning, event);
+    }
+
+    pub fn error(&self, event: &str) {
+        self.log(Level::Error, event);
+    }
+
+    /// Writes one log event in the configured format, if its level passes the threshold.
+    pub fn log(&self, level: Level, event: &str) {
+        if !self.enabled(level) {
+            return;
+        }
+        let line = self.format_line(level, event);
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    }
+
+    fn enabled(&self, level: Level) -> bool {
+        let threshold = match self.threshold.get() {
+            LogLevel::Debug => Level::Debug,
+            LogLevel::Info => Level::Info,
+            LogLevel::Warning => Level::Warning,
+            LogLevel::Error | LogLevel::Critical => Level::Error,
+            LogLevel::Disabled => return false,
+        };
+        level >= threshold
+    }
+
+    fn timestamp(&self) -> String {
+        if self.local_time {
+            chrono::Local::now()
+                .format("%Y-%m-%dT%H:%M:%S%.6f")
+                .to_string()
+        } else {
+            chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string()
+        }
+    }
+
+    fn format_line(&self, level: Level, event: &str) -> String {
+        match self.format {
+            LogFormat::Plain => event.to_string(),
+            LogFormat::Json => serde_json::json!({
+                "event": event,
+                "level": level.name(),
+                "timestamp": self.timestamp(),
+            })
+            .to_string()
+            .replace("\",\"", "\", \"")
+            .replace("\":\"", "\": \""),
+            LogFormat::KeyValue => format!(
+                "timestamp={} level={} event={} logger='meltano'",
+                python_repr(&self.timestamp()),
+                python_repr(level.name()),
+                python_repr(event)
+            ),
+            LogFormat::Colored | LogFormat::Uncolored => {
+                let padded = format!("{:<9}", level.name());
+                if self.colour {
+                    format!(
+                        "\x1b[2m{}\x1b[0m [{}\x1b[1m{padded}\x1b[0m] \x1b[34mmeltano     \x1b[0m {event}",
+                        self.timestamp(),
+                        level.colour()
+                    )
+                } else {
+                    format!("{} [{padded}] meltano      {event}", self.timestamp())
+                }
+            }
+        }
+    }
+}
+
+/// Quotes a string the way Python's `repr` does, as Meltano's key-value format shows values.
+fn python_repr(s: &str) -> String {
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repr_quotes_like_python() {
+        assert_eq!(python_repr("plain"), "'plain'");
+        assert_eq!(python_repr("it's"), "\"it's\"");
+    }
+}

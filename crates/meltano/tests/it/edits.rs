@@ -1,0 +1,219 @@
+//! Commands that edit meltano.yml, checked against before/after fixture folders
+//! (`tests/fixtures/<case>/{in,out}`): comments, blank lines, key order and quoting survive.
+
+use crate::common::TestDir;
+use crate::snapshot;
+
+fn run_case(case: &str, args: &[&str], stdin: Option<&str>) -> TestDir {
+    let t = TestDir::from_fixture(case);
+    let out = match stdin {
+        Some(input) => t.run_with_stdin(args, input),
+        None => t.run(args),
+    };
+    snapshot!(case, out, t.path());
+    t.assert_matches_fixture(case);
+    t
+}
+
+#[test]
+fn add_custom_with_flags() {
+    run_case(
+        "add_custom_flags",
+        &[
+            "add",
+            "tap-gitlab",
+            "--custom",
+            "--namespace",
+            "tap_gitlab",
+            "--pip-url",
+            "git+https://example.com/acme/tap-gitlab.git",
+            "--executable",
+            "tap-gitlab",
+            "--capabilities",
+            "discover, catalog,state",
+            "--settings",
+            "projects,private_token:password,start_date:date_iso8601,max_pages:integer",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn add_custom_with_prompts() {
+    run_case(
+        "add_custom_prompts",
+        &["add", "target-csv", "--custom"],
+        Some("\nn\ntarget-csv-local\nfile_naming_scheme,quoting:options\n"),
+    );
+}
+
+#[test]
+fn add_inheriting_plugin() {
+    run_case(
+        "add_inherit",
+        &["add", "tap-postgres-eu", "--inherit-from", "tap-postgres"],
+        None,
+    );
+}
+
+#[test]
+fn add_as() {
+    run_case(
+        "add_as",
+        &["add", "target-jsonl", "--as", "target-jsonl-debug"],
+        None,
+    );
+}
+
+#[test]
+fn add_from_ref() {
+    run_case(
+        "add_from_ref",
+        &[
+            "add",
+            "tap-anything",
+            "--from-ref",
+            "definitions/tap-rest.yml",
+        ],
+        None,
+    );
+}
+
+#[test]
+fn remove_last_loader() {
+    run_case("remove_loader", &["remove", "target-jsonl"], None);
+}
+
+#[test]
+fn environment_add() {
+    run_case("environment_add", &["environment", "add", "staging"], None);
+}
+
+#[test]
+fn environment_remove() {
+    run_case(
+        "environment_remove",
+        &["environment", "remove", "dev"],
+        None,
+    );
+}
+
+#[test]
+fn add_to_a_project_without_plugins() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "# fresh\nproject_id: abc\nenvironments:\n- name: dev\n",
+    );
+    let out = t.run(&[
+        "add",
+        "tap-x",
+        "--custom",
+        "--namespace",
+        "tap_x",
+        "--pip-url",
+        "n",
+        "--executable",
+        "tap-x",
+        "--capabilities",
+        "",
+        "--settings",
+        "",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        t.read("meltano.yml"),
+        "# fresh\nproject_id: abc\nenvironments:\n- name: dev\nplugins:\n  extractors:\n  - name: tap-x\n    namespace: tap_x\n    executable: tap-x\n"
+    );
+}
+
+#[test]
+fn add_replaces_an_empty_flow_list() {
+    let t = TestDir::new();
+    t.write("meltano.yml", "plugins:\n  loaders: []   # none yet\n");
+    let out = t.run(&[
+        "add",
+        "target-x",
+        "--custom",
+        "--namespace",
+        "target_x",
+        "--pip-url",
+        "target-x",
+        "--executable",
+        "target-x",
+        "--settings",
+        "",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = t.read("meltano.yml");
+    assert!(text.contains("# none yet"), "{text}");
+    assert!(text.contains("- name: target-x"), "{text}");
+}
+
+#[test]
+fn add_existing_plugin_changes_nothing() {
+    let t = TestDir::from_fixture("add_inherit");
+    let before = t.read("meltano.yml");
+    let out = t.run(&["add", "tap-postgres", "--inherit-from", "target-jsonl"]);
+    snapshot!("add_existing", out, t.path());
+    assert_eq!(t.read("meltano.yml"), before);
+}
+
+#[test]
+fn add_errors_change_nothing() {
+    let t = TestDir::from_fixture("add_inherit");
+    let before = t.read("meltano.yml");
+    snapshot!(
+        "add_unknown_parent",
+        t.run(&["add", "tap-x", "--inherit-from", "tap-nope"]),
+        t.path()
+    );
+    snapshot!("add_not_in_index", t.run(&["add", "tap-x"]), t.path());
+    snapshot!(
+        "add_custom_orchestrator",
+        t.run(&[
+            "add",
+            "airflow",
+            "--custom",
+            "--plugin-type",
+            "orchestrator"
+        ]),
+        t.path()
+    );
+    let aborted = t.run_with_stdin(&["add", "tap-y", "--custom"], "");
+    assert_eq!(aborted.status.code(), Some(1));
+    assert_eq!(t.read("meltano.yml"), before);
+}
+
+#[test]
+fn writes_are_atomic_and_keep_the_file_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestDir::from_fixture("environment_add");
+    let path = t.path().join("meltano.yml");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(t.run(&["environment", "add", "qa"]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".meltano-write-")
+        })
+        .collect();
+    assert!(leftovers.is_empty());
+}

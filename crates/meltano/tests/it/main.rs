@@ -1,0 +1,12 @@
+//! End-to-end tests of the `meltano` binary: what a user sees (output, exit codes) and what it
+//! writes (project files, database rows).
+
+mod common;
+
+mod cli;
+mod edits;
+mod environment;
+mod init;
+mod plugin_list;
+mod project;
+mod remove;
