@@ -6,11 +6,13 @@
 mod commands;
 mod context;
 mod error;
+mod log_config;
 mod printer;
 mod prompt;
 mod table;
 mod usage;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -43,12 +45,6 @@ pub fn main() -> ExitCode {
         early.out(&format!("meltano, version {MELTANO_VERSION}"));
         return ExitCode::SUCCESS;
     }
-    let log_level_given =
-        cli.log_level.is_some() || std::env::var_os(env_vars::MELTANO_CLI_LOG_LEVEL).is_some();
-    let printer = Printer::new(log_level(&cli), log_format(&cli));
-    let Some(command) = cli.command else {
-        return error::CliError::Help(Cli::command().render_help().to_string()).report(&printer);
-    };
     if let Some(dir) = &cli.cwd
         && let Err(e) = std::env::set_current_dir(dir)
     {
@@ -56,8 +52,37 @@ pub fn main() -> ExitCode {
             "Invalid value for '--cwd': Directory '{}' does not exist ({e}).",
             dir.display()
         );
-        return usage::usage_error(&[], message).report(&printer);
+        return usage::usage_error(&[], message).report(&early);
     }
+    let config_path = cli
+        .log_config
+        .clone()
+        .or_else(|| std::env::var(env_vars::MELTANO_CLI_LOG_CONFIG).ok())
+        .unwrap_or_else(|| "logging.yaml".to_string());
+    let log_config = match log_config::load(Path::new(&config_path)) {
+        Ok(config) => config.unwrap_or_default(),
+        Err(message) => return error::CliError::Meltano(message).report(&early),
+    };
+    let level = log_level(&cli).or(log_config.level);
+    let log_level_given = level.is_some();
+    let mut printer = Printer::new(
+        level.unwrap_or(LogLevel::Info),
+        log_format(&cli)
+            .or(log_config.format)
+            .unwrap_or(LogFormat::Colored),
+    );
+    if let Some(file) = &log_config.file
+        && let Err(e) = printer.log_to_file(file)
+    {
+        return error::CliError::Meltano(format!(
+            "Could not open log file {}: {e}",
+            file.display()
+        ))
+        .report(&early);
+    }
+    let Some(command) = cli.command else {
+        return error::CliError::Help(Cli::command().render_help().to_string()).report(&printer);
+    };
     // Plugins and runs inherit the trigger, as under Meltano.
     if std::env::var_os(env_vars::MELTANO_JOB_TRIGGER).is_none() {
         set_env(env_vars::MELTANO_JOB_TRIGGER, "cli");
@@ -68,13 +93,10 @@ pub fn main() -> ExitCode {
         os_name(),
         std::env::consts::ARCH
     ));
-    if let Some(config) = cli
-        .log_config
-        .clone()
-        .or_else(|| std::env::var(env_vars::MELTANO_CLI_LOG_CONFIG).ok())
-    {
-        printer.debug(&format!(
-            "Ignoring logging configuration {config}: Python logging dictConfig files are not supported"
+    if !log_config.path.as_os_str().is_empty() {
+        printer.info(&format!(
+            "Using logging configuration from {}",
+            log_config.path.display()
         ));
     }
     let context = Context {
@@ -92,24 +114,22 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn log_level(cli: &Cli) -> LogLevel {
+/// `--log-level`, else `MELTANO_CLI_LOG_LEVEL`.
+fn log_level(cli: &Cli) -> Option<LogLevel> {
     use clap::ValueEnum;
-    cli.log_level
-        .or_else(|| {
-            let value = std::env::var(env_vars::MELTANO_CLI_LOG_LEVEL).ok()?;
-            LogLevel::from_str(&value, true).ok()
-        })
-        .unwrap_or(LogLevel::Info)
+    cli.log_level.or_else(|| {
+        let value = std::env::var(env_vars::MELTANO_CLI_LOG_LEVEL).ok()?;
+        LogLevel::from_str(&value, true).ok()
+    })
 }
 
-fn log_format(cli: &Cli) -> LogFormat {
+/// `--log-format`, else `MELTANO_CLI_LOG_FORMAT`.
+fn log_format(cli: &Cli) -> Option<LogFormat> {
     use clap::ValueEnum;
-    cli.log_format
-        .or_else(|| {
-            let value = std::env::var(env_vars::MELTANO_CLI_LOG_FORMAT).ok()?;
-            LogFormat::from_str(&value.replace('_', "-"), true).ok()
-        })
-        .unwrap_or(LogFormat::Colored)
+    cli.log_format.or_else(|| {
+        let value = std::env::var(env_vars::MELTANO_CLI_LOG_FORMAT).ok()?;
+        LogFormat::from_str(&value.replace('_', "-"), true).ok()
+    })
 }
 
 fn os_name() -> &'static str {

@@ -3,8 +3,10 @@
 //! Log lines follow Meltano's console formats (`colored`, `uncolored`, `json`, `key-value`,
 //! `plain`) so that people and log shippers reading them see what they saw before.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 
 use meltano_cli::{LogFormat, LogLevel};
 use meltano_core::env_vars;
@@ -45,6 +47,8 @@ pub struct Printer {
     format: LogFormat,
     colour: bool,
     local_time: bool,
+    /// Log lines go here instead of stderr when a logging configuration names a file.
+    log_file: Option<RefCell<File>>,
 }
 
 impl Printer {
@@ -60,7 +64,19 @@ impl Printer {
             format,
             colour,
             local_time,
+            log_file: None,
         }
+    }
+
+    /// Appends log lines to `path` instead of writing them to stderr (without colour).
+    pub fn log_to_file(&mut self, path: &Path) -> io::Result<()> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        self.log_file = Some(RefCell::new(file));
+        self.colour = false;
+        Ok(())
     }
 
     /// Changes the level once the project's own `cli.log_level` is known.
@@ -109,7 +125,14 @@ impl Printer {
             return;
         }
         let line = self.format_line(level, event);
-        let _ = writeln!(io::stderr().lock(), "{line}");
+        match &self.log_file {
+            Some(file) => {
+                let _ = writeln!(file.borrow_mut(), "{line}");
+            }
+            None => {
+                let _ = writeln!(io::stderr().lock(), "{line}");
+            }
+        }
     }
 
     fn enabled(&self, level: Level) -> bool {

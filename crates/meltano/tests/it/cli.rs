@@ -149,3 +149,44 @@ fn cwd_runs_as_if_started_there() {
         t.path()
     );
 }
+
+#[test]
+fn log_config_file_sets_level_format_and_destination() {
+    let t = TestDir::new();
+    t.write("meltano.yml", "environments:\n- name: dev\n");
+    t.write(
+        "logging.yml",
+        "version: 1\nformatters:\n  structured:\n    (): meltano.core.logging.json_formatter\n\
+         handlers:\n  file:\n    class: logging.FileHandler\n    formatter: structured\n    filename: meltano.log\n\
+         root:\n  level: WARNING\n  handlers: [file]\n",
+    );
+    // `logging.yaml` in the working directory is the default; `.yml` is tried when it is missing.
+    let out = t.run(&["remove", "nothing"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = t.read("meltano.log");
+    assert!(!log.contains("\"level\": \"info\""), "{log}");
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().unwrap()).unwrap();
+    assert_eq!(first["level"], "warning");
+
+    // The flag names another file; an explicit --log-level still wins.
+    t.write("quiet.yaml", "version: 1\nroot:\n  level: ERROR\n");
+    let out = t.run(&["--log-config", "quiet.yaml", "remove", "nothing"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = t.run(&[
+        "--log-config",
+        "quiet.yaml",
+        "--log-level",
+        "warning",
+        "remove",
+        "nothing",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[warning  ]"));
+}

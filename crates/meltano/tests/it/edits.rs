@@ -217,3 +217,38 @@ fn writes_are_atomic_and_keep_the_file_mode() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn add_with_variant_plugin_type_and_python() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "plugins:\n  mappers:\n  - name: strip\n    namespace: strip\n",
+    );
+    let out = t.run(&[
+        "add",
+        "strip-eu",
+        "--plugin-type",
+        "mappers",
+        "--inherit-from",
+        "strip",
+        "--variant",
+        "acme",
+        "--python",
+        "python3.11",
+    ]);
+    snapshot!("add_variant_type_python", out, t.path());
+    assert_eq!(
+        t.read("meltano.yml"),
+        "plugins:\n  mappers:\n  - name: strip\n    namespace: strip\n  - name: strip-eu\n    inherit_from: strip\n    variant: acme\n    python: python3.11\n"
+    );
+    // The type decides where the parent is looked for.
+    assert_eq!(
+        t.run(&["add", "strip-2", "--inherit-from", "strip"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let invalid = t.run(&["add", "x", "--plugin-type", "widget"]);
+    assert_eq!(invalid.status.code(), Some(2));
+}
