@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod database;
 mod edits;
 mod environment;
 mod init;
