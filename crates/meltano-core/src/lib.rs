@@ -4,6 +4,8 @@
 //! definition of each rule. It must not depend on tokio, databases or HTTP.
 
 pub mod env_vars;
+pub mod pickle;
+pub mod settings;
 pub mod plugin_type;
 pub mod suggest;
 pub mod version;

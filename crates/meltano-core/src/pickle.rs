@@ -1,0 +1,1 @@
+//! Python pickle (placeholder for the codec being written).
