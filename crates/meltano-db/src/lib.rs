@@ -9,6 +9,7 @@
 
 mod error;
 mod migrations;
+mod settings;
 mod uri;
 
 use std::fmt;
