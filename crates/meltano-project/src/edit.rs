@@ -181,6 +181,138 @@ impl ProjectFileMut {
         Ok(remove_named(&list, name))
     }
 
+    /// Sets `path` (a setting split at its dots) in a plugin's `config:` (or, for an extra, on the
+    /// plugin entry itself); false when the plugin is not in this file.
+    pub fn set_plugin_value(
+        &mut self,
+        plugin_type: PluginType,
+        plugin: &str,
+        path: &[String],
+        value: &Value,
+        extra: bool,
+    ) -> Result<bool, EditError> {
+        let Some(entry) = self.plugin_entry(plugin_type, plugin)? else {
+            return Ok(false);
+        };
+        set_path(&entry, &config_path(path, extra), value);
+        Ok(true)
+    }
+
+    /// Removes `path` from a plugin's `config:` (or the entry, for an extra); false when absent.
+    pub fn unset_plugin_value(
+        &mut self,
+        plugin_type: PluginType,
+        plugin: &str,
+        path: &[String],
+        extra: bool,
+    ) -> Result<bool, EditError> {
+        let Some(entry) = self.plugin_entry(plugin_type, plugin)? else {
+            return Ok(false);
+        };
+        Ok(unset_path(&entry, &config_path(path, extra)))
+    }
+
+    /// Sets `path` for a plugin inside an environment's `config.plugins`, creating the override
+    /// entry when needed; false when the environment is not in this file.
+    pub fn set_environment_plugin_value(
+        &mut self,
+        environment: &str,
+        plugin_type: PluginType,
+        plugin: &str,
+        path: &[String],
+        value: &Value,
+        extra: bool,
+    ) -> Result<bool, EditError> {
+        let Some(env) = self.environment_entry(environment)? else {
+            return Ok(false);
+        };
+        let full: Vec<String> = ["config", "plugins", plugin_type.plural()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let list = match lookup_path(&env, &full) {
+            Some(node) if node.as_sequence().is_some() => node.as_sequence().cloned(),
+            _ => None,
+        };
+        let found = list.as_ref().and_then(|l| find_named(l, plugin));
+        match found {
+            Some(entry) => set_path(&entry, &config_path(path, extra), value),
+            None => {
+                let mut item = serde_json::Map::new();
+                item.insert("name".into(), Value::String(plugin.to_string()));
+                let item_mapping = to_mapping(&item);
+                set_path(&item_mapping, &config_path(path, extra), value);
+                match list {
+                    Some(list) if !list.is_flow_style() => list.push(item_mapping),
+                    _ => {
+                        let seq = Sequence::new();
+                        seq.push(item_mapping);
+                        set_node(&env, &full, seq);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes `path` from a plugin's override in an environment; false when absent.
+    pub fn unset_environment_plugin_value(
+        &mut self,
+        environment: &str,
+        plugin_type: PluginType,
+        plugin: &str,
+        path: &[String],
+        extra: bool,
+    ) -> Result<bool, EditError> {
+        let Some(env) = self.environment_entry(environment)? else {
+            return Ok(false);
+        };
+        let full: Vec<String> = ["config", "plugins", plugin_type.plural()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let Some(entry) = lookup_path(&env, &full)
+            .and_then(|n| n.as_sequence().cloned())
+            .and_then(|l| find_named(&l, plugin))
+        else {
+            return Ok(false);
+        };
+        Ok(unset_path(&entry, &config_path(path, extra)))
+    }
+
+    /// Sets a top-level (project) setting, nested at its dots.
+    pub fn set_top_level(&mut self, path: &[String], value: &Value) -> Result<(), EditError> {
+        set_path(&self.root()?, path, value);
+        Ok(())
+    }
+
+    /// Removes a top-level (project) setting; false when absent.
+    pub fn unset_top_level(&mut self, path: &[String]) -> Result<bool, EditError> {
+        Ok(unset_path(&self.root()?, path))
+    }
+
+    /// The mapping of plugin `plugin` in `plugins.<type>`, if this file has it.
+    fn plugin_entry(
+        &self,
+        plugin_type: PluginType,
+        plugin: &str,
+    ) -> Result<Option<Mapping>, EditError> {
+        let Some(plugins) = self.root()?.get_mapping("plugins") else {
+            return Ok(None);
+        };
+        Ok(plugins
+            .get_sequence(plugin_type.plural())
+            .and_then(|list| find_named(&list, plugin)))
+    }
+
+    /// The mapping of environment `name`, if this file has it.
+    fn environment_entry(&self, name: &str) -> Result<Option<Mapping>, EditError> {
+        Ok(self
+            .root()?
+            .get_sequence("environments")
+            .and_then(|list| find_named(&list, name)))
+    }
+
     /// The edited text.
     pub fn render(&self) -> String {
         self.doc.to_string()
@@ -203,6 +335,106 @@ impl ProjectFileMut {
 fn is_null(node: &yaml_edit::YamlNode) -> bool {
     node.as_scalar()
         .is_some_and(|s| matches!(s.as_string().trim(), "" | "null" | "~"))
+}
+
+/// `config.<path>` for a setting, or the entry key itself (without `_`) for an extra.
+fn config_path(path: &[String], extra: bool) -> Vec<String> {
+    if extra {
+        let mut path = path.to_vec();
+        if let Some(first) = path.first_mut() {
+            *first = first.trim_start_matches('_').to_string();
+        }
+        path
+    } else {
+        std::iter::once("config".to_string())
+            .chain(path.iter().cloned())
+            .collect()
+    }
+}
+
+/// The first mapping item of `list` named `name`.
+fn find_named(list: &Sequence, name: &str) -> Option<Mapping> {
+    list.values().find_map(|item| {
+        let mapping = item.as_mapping()?;
+        let item_name = mapping.get("name")?.as_scalar()?.as_string();
+        (item_name == name).then(|| mapping.clone())
+    })
+}
+
+/// The node at `path` under `mapping`.
+fn lookup_path(mapping: &Mapping, path: &[String]) -> Option<yaml_edit::YamlNode> {
+    let (first, rest) = path.split_first()?;
+    let node = mapping.get(first.as_str())?;
+    if rest.is_empty() {
+        return Some(node);
+    }
+    lookup_path(node.as_mapping()?, rest)
+}
+
+/// Sets `value` at `path`, creating missing mappings. A missing subtree is built whole before it
+/// is attached, so it takes the usual block layout.
+fn set_path(mapping: &Mapping, path: &[String], value: &Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        set_value(mapping, first, value);
+        return;
+    }
+    match mapping
+        .get(first.as_str())
+        .and_then(|n| n.as_mapping().cloned())
+    {
+        Some(child) if !child.is_flow_style() || !child.is_empty() => set_path(&child, rest, value),
+        _ => {
+            let child = Mapping::new();
+            set_path(&child, rest, value);
+            mapping.set(first.as_str(), child);
+        }
+    }
+}
+
+/// Puts a built node at `path`, creating missing mappings.
+fn set_node(mapping: &Mapping, path: &[String], node: Sequence) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        mapping.set(first.as_str(), node);
+        return;
+    }
+    match mapping
+        .get(first.as_str())
+        .and_then(|n| n.as_mapping().cloned())
+    {
+        Some(child) => set_node(&child, rest, node),
+        None => {
+            let child = Mapping::new();
+            set_node(&child, rest, node);
+            mapping.set(first.as_str(), child);
+        }
+    }
+}
+
+/// Removes the key at `path`, and mappings it leaves empty; false when there was nothing.
+fn unset_path(mapping: &Mapping, path: &[String]) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        return false;
+    };
+    if rest.is_empty() {
+        return mapping.remove(first.as_str()).is_some();
+    }
+    let Some(child) = mapping
+        .get(first.as_str())
+        .and_then(|n| n.as_mapping().cloned())
+    else {
+        return false;
+    };
+    let removed = unset_path(&child, rest);
+    if removed && child.is_empty() {
+        mapping.remove(first.as_str());
+    }
+    removed
 }
 
 /// Removes the first mapping item of `list` whose `name` is `name`.

@@ -41,6 +41,7 @@ pub struct Project {
     sys_dir: SysDir,
     manifest: LoadedManifest,
     dotenv: IndexMap<String, String>,
+    dotenv_path: PathBuf,
 }
 
 impl Project {
@@ -61,6 +62,7 @@ impl Project {
             sys_dir,
             manifest,
             dotenv,
+            dotenv_path: env_path,
         };
         project.check_requirement()?;
         project
@@ -106,6 +108,16 @@ impl Project {
     /// The merged manifest with the origin of each entry.
     pub fn manifest(&self) -> &LoadedManifest {
         &self.manifest
+    }
+
+    /// The variables of `.env` (or `--env-file`).
+    pub fn dotenv(&self) -> &IndexMap<String, String> {
+        &self.dotenv
+    }
+
+    /// Where `.env` (or `--env-file`) lives; writes of the `dotenv` store go here.
+    pub fn dotenv_path(&self) -> &Path {
+        &self.dotenv_path
     }
 
     /// A variable from the process environment, else from `.env`.
