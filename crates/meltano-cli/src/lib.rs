@@ -112,6 +112,13 @@ pub enum Command {
     /// Add a plugin to your project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano add [OPTIONS] PLUGIN...")]
     Add(AddArgs),
+    /// Display Meltano or plugin configuration.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano config [OPTIONS] [COMMAND] [ARGS]..."
+    )]
+    Config(ConfigArgs),
     /// Manage environments.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -139,6 +146,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Add(_) => "add",
+            Command::Config(_) => "config",
             Command::Environment(_) => "environment",
             Command::Init(_) => "init",
             Command::Plugin(_) => "plugin",
@@ -330,6 +338,141 @@ pub enum PluginCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+}
+
+/// Display Meltano or plugin configuration.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#config
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Show sensitive values as `(redacted)` (the default).
+    #[arg(long, overrides_with = "unsafe_")]
+    pub safe: bool,
+
+    /// Expose values for sensitive settings.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+
+    #[command(subcommand)]
+    pub command: Option<ConfigCommand>,
+}
+
+/// Which plugin a `config` subcommand is about; `meltano` means the project itself.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigTarget {
+    /// The plugin type, when the name is ambiguous.
+    #[arg(long, value_parser = PLUGIN_TYPES)]
+    pub plugin_type: Option<String>,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Where `config set/unset/reset` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SettingStore {
+    /// The project's `.env` file.
+    Dotenv,
+    /// meltano.yml (or the active environment in it).
+    #[value(name = "meltano_yml", alias = "meltano-yml")]
+    MeltanoYml,
+    /// The system database.
+    Db,
+    /// Pick per setting: secrets to `.env`, others to meltano.yml.
+    Auto,
+}
+
+/// The subcommands of `meltano config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List settings for the specified plugin with their names, environment variables, and current
+    /// values.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano config list [OPTIONS] PLUGIN_NAME")]
+    List {
+        /// `meltano` for the project's own settings, else a plugin name.
+        plugin_name: String,
+        /// List only plugin extras.
+        #[arg(long)]
+        extras: bool,
+        /// Show all settings, including optional settings at their default values.
+        #[arg(long)]
+        all: bool,
+        /// Show only settings whose name contains SUBSTRING (case-insensitive).
+        #[arg(long, value_name = "SUBSTRING")]
+        filter: Option<String>,
+        #[command(flatten)]
+        target: ConfigTarget,
+    },
+    /// Print a plugin's configuration.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano config print [OPTIONS] PLUGIN_NAME")]
+    Print {
+        /// `meltano` for the project's own settings, else a plugin name.
+        plugin_name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PrintFormat::Json)]
+        format: PrintFormat,
+        /// View or list only plugin extras.
+        #[arg(long)]
+        extras: bool,
+        #[command(flatten)]
+        target: ConfigTarget,
+    },
+    /// Set the configurations' setting `<name>` to `<value>`.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        override_usage = "meltano config set [OPTIONS] [PLUGIN_NAME] [SETTING_NAME]... [VALUE]"
+    )]
+    Set {
+        /// The plugin, the setting name (several words form a dotted path), and the value.
+        #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Ask for each setting's value.
+        #[arg(long)]
+        interactive: bool,
+        /// Read the value from a file (the last argument is then the setting name).
+        #[arg(long, value_name = "FILENAME")]
+        from_file: Option<std::path::PathBuf>,
+        /// Where to store the value.
+        #[arg(long, value_enum, default_value_t = SettingStore::Auto)]
+        store: SettingStore,
+        #[command(flatten)]
+        target: ConfigTarget,
+    },
+    /// Unset the configurations' setting called `<name>`.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano config unset [OPTIONS] PLUGIN_NAME SETTING_NAME...")]
+    Unset {
+        /// `meltano` for the project's own settings, else a plugin name.
+        plugin_name: String,
+        /// The setting (several words form a dotted path).
+        #[arg(required = true)]
+        setting_name: Vec<String>,
+        /// Where to remove the value from.
+        #[arg(long, value_enum, default_value_t = SettingStore::Auto)]
+        store: SettingStore,
+        #[command(flatten)]
+        target: ConfigTarget,
+    },
+    /// Clear the configuration (back to defaults).
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano config reset [OPTIONS] PLUGIN_NAME")]
+    Reset {
+        /// `meltano` for the project's own settings, else a plugin name.
+        plugin_name: String,
+        /// Where to clear values.
+        #[arg(long, value_enum, default_value_t = SettingStore::Auto)]
+        store: SettingStore,
+        /// Confirm the action without prompting.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        target: ConfigTarget,
+    },
+}
+
+/// `--format` of `config print`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrintFormat {
+    Json,
+    Env,
 }
 
 /// `--format` of listing commands.

@@ -5,8 +5,8 @@
 
 pub mod env_vars;
 pub mod pickle;
-pub mod settings;
 pub mod plugin_type;
+pub mod settings;
 pub mod suggest;
 pub mod version;
 

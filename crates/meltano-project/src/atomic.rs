@@ -9,6 +9,15 @@ use std::path::Path;
 /// A crash leaves either the old file or the new one. The file keeps the mode of the file it
 /// replaces (Meltano's own rewrite leaves 0600); new files get `new_mode`.
 pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<()> {
+    replace(path, contents, existing_mode(path).unwrap_or(new_mode))
+}
+
+/// Like [`write_atomic`], but the file always ends up with `mode` (`.env` files hold secrets).
+pub fn write_atomic_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace(path, contents, 0o600)
+}
+
+fn replace(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -18,7 +27,6 @@ pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> io::Result<(
         .tempfile_in(dir)?;
     tmp.write_all(contents)?;
     tmp.as_file().sync_all()?;
-    let mode = existing_mode(path).unwrap_or(new_mode);
     set_mode(tmp.path(), mode)?;
     tmp.persist(path).map_err(|e| e.error)?;
     if let Ok(d) = fs::File::open(dir) {

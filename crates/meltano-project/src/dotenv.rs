@@ -183,7 +183,7 @@ fn interpolate(
 
 /// Sets `key` in the `.env` file at `path` to `value`, written `KEY='value'` as python-dotenv
 /// writes it. An existing assignment is replaced in place; other lines are kept as they are.
-/// A new file is created with mode 0600: it holds secrets.
+/// The file is left with mode 0600, as python-dotenv leaves it: it holds secrets.
 pub fn set_key(path: &Path, key: &str, value: &str) -> std::io::Result<()> {
     let quoted = format!("{key}='{}'", value.replace('\'', "\\'"));
     let text = read_text(path)?;
@@ -249,7 +249,7 @@ fn write(path: &Path, lines: &[String]) -> std::io::Result<()> {
     if !text.is_empty() {
         text.push('\n');
     }
-    crate::atomic::write_atomic(path, text.as_bytes(), 0o600)
+    crate::atomic::write_atomic_private(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -75,6 +75,16 @@ impl Project {
         Ok(project)
     }
 
+    /// The same project read again from disk, after a command changed its files.
+    pub fn reload(&self) -> Result<Project, ActivationError> {
+        let env_file = self
+            .dotenv_path
+            .strip_prefix(&self.root)
+            .unwrap_or(&self.dotenv_path)
+            .to_path_buf();
+        Project::activate(&self.root, Some(&env_file))
+    }
+
     fn check_requirement(&self) -> Result<(), ActivationError> {
         let Some(spec) = self.manifest.manifest.requires_meltano.as_deref() else {
             return Ok(());

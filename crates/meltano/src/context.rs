@@ -28,6 +28,9 @@ pub struct Globals {
 pub enum EnvironmentPolicy {
     /// The explicit environment or `default_environment`.
     DefaultUsed,
+    /// Only an explicit choice (`--environment`, `MELTANO_ENVIRONMENT`); the default is ignored
+    /// with a notice naming the command.
+    ExplicitOnly(&'static str),
 }
 
 /// The printer and options handed to every command.
@@ -63,12 +66,16 @@ impl Context {
         })?;
         if !self.globals.log_level_given {
             let level = project
-                .manifest()
-                .manifest
-                .cli
-                .as_ref()
-                .and_then(|c| c.log_level.as_deref());
-            if let Some(level) = level.and_then(|l| LogLevel::from_str(l, true).ok()) {
+                .env_var(env_vars::MELTANO_CLI_LOG_LEVEL)
+                .or_else(|| {
+                    project
+                        .manifest()
+                        .manifest
+                        .cli
+                        .as_ref()
+                        .and_then(|c| c.log_level.clone())
+                });
+            if let Some(level) = level.and_then(|l| LogLevel::from_str(&l, true).ok()) {
                 self.printer.set_level(level);
             }
         }
@@ -85,19 +92,34 @@ impl Context {
         project: &Project,
         policy: EnvironmentPolicy,
     ) -> CliResult<Option<String>> {
-        let EnvironmentPolicy::DefaultUsed = policy;
         if self.globals.no_environment {
             self.printer.info("No Meltano environment was selected");
             return Ok(None);
         }
-        let name = self
+        let explicit = self
             .globals
             .environment
             .clone()
-            .or_else(|| project.env_var(env_vars::MELTANO_ENVIRONMENT))
-            .or_else(|| project.manifest().manifest.default_environment.clone());
+            .or_else(|| project.env_var(env_vars::MELTANO_ENVIRONMENT));
+        let default = project.manifest().manifest.default_environment.clone();
+        let name = match policy {
+            EnvironmentPolicy::DefaultUsed => explicit.or(default),
+            EnvironmentPolicy::ExplicitOnly(command) => {
+                if explicit.is_none()
+                    && let Some(default) = default.filter(|d| !d.is_empty())
+                {
+                    self.printer.info(&format!(
+                        "The default environment '{default}' will be ignored for `meltano {command}`. \
+                         To configure a specific environment, please use the option `--environment=<environment name>`."
+                    ));
+                }
+                explicit
+            }
+        };
         let Some(name) = name.filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("null")) else {
-            self.printer.info("No Meltano environment was selected");
+            if policy == EnvironmentPolicy::DefaultUsed {
+                self.printer.info("No Meltano environment was selected");
+            }
             return Ok(None);
         };
         if project.manifest().manifest.environment(&name).is_none() {

@@ -9,6 +9,7 @@ mod error;
 mod log_config;
 mod printer;
 mod prompt;
+mod settings;
 mod table;
 mod usage;
 

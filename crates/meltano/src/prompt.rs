@@ -28,6 +28,13 @@ pub fn ask_required(printer: &Printer, question: &str) -> CliResult<String> {
     }
 }
 
+/// Asks `<question> [y/N]: `; only an answer starting with `y` is yes.
+pub fn confirm(printer: &Printer, question: &str) -> CliResult<bool> {
+    printer.out_raw(&format!("{question} [y/N]: "));
+    let answer = read_line()?;
+    Ok(answer.to_ascii_lowercase().starts_with('y'))
+}
+
 fn read_line() -> CliResult<String> {
     let mut line = String::new();
     let read = io::stdin()

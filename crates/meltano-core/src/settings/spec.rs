@@ -48,7 +48,10 @@ impl Kind {
 
     /// The meltano.yml spelling.
     pub fn as_str(self) -> &'static str {
-        Kind::ALL.iter().find(|(k, _)| *k == self).map_or("string", |(_, n)| n)
+        Kind::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("string", |(_, n)| n)
     }
 }
 
@@ -88,7 +91,10 @@ pub struct SettingSpec {
 impl SettingSpec {
     /// A spec with only a name (what a custom setting starts as).
     pub fn named(name: impl Into<String>) -> SettingSpec {
-        SettingSpec { name: name.into(), ..SettingSpec::default() }
+        SettingSpec {
+            name: name.into(),
+            ..SettingSpec::default()
+        }
     }
 
     /// Whether the value must be redacted: `sensitive: true`, or kind `password`/`oauth`.

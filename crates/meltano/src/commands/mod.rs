@@ -1,6 +1,7 @@
 //! One module per command; each turns its arguments into library calls and prints the outcome.
 
 mod add;
+mod config;
 mod environment;
 mod init;
 mod plugin;
@@ -17,6 +18,7 @@ use crate::error::CliResult;
 pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
     match command {
         Command::Add(args) => add::run(ctx, args),
+        Command::Config(args) => config::run(ctx, args),
         Command::Environment(args) => match args.command {
             EnvironmentCommand::Add { name } => environment::add(ctx, &name),
             EnvironmentCommand::List => environment::list(ctx),

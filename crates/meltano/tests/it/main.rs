@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod config;
 mod database;
 mod edits;
 mod environment;

@@ -1,1 +1,0 @@
-//! Python pickle (placeholder for the codec being written).

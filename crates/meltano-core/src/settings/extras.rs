@@ -1,0 +1,57 @@
+//! The extras each plugin type accepts: keys of a plugin entry that configure Meltano itself
+//! rather than the plugin, exposed as settings named `_<key>`.
+
+use serde_json::{Value, json};
+
+use super::env_names::extra_aliases;
+use super::spec::{Kind, SettingSpec};
+use crate::PluginType;
+
+fn extra(plugin_type: PluginType, name: &str, kind: Option<Kind>, default: Value) -> SettingSpec {
+    let name = format!("_{name}");
+    SettingSpec {
+        aliases: extra_aliases(plugin_type, &name)
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        name,
+        kind,
+        default: (!default.is_null()).then_some(default),
+        ..SettingSpec::default()
+    }
+}
+
+/// The extras of `plugin_type`, in the order Meltano lists them.
+pub fn plugin_extras(plugin_type: PluginType) -> Vec<SettingSpec> {
+    let extra =
+        |name: &str, kind: Option<Kind>, default: Value| extra(plugin_type, name, kind, default);
+    match plugin_type {
+        PluginType::Extractors => {
+            vec![
+                extra("log_parser", None, json!("singer-sdk")),
+                extra("catalog", None, Value::Null),
+                extra("state", None, Value::Null),
+                extra("load_schema", None, json!("$MELTANO_EXTRACTOR_NAMESPACE")),
+                extra("select", Some(Kind::Array), json!(["*.*"])),
+                extra("metadata", Some(Kind::Object), json!({})),
+                extra("schema", Some(Kind::Object), json!({})),
+                extra("select_filter", Some(Kind::Array), json!([])),
+                extra("use_cached_catalog", Some(Kind::Boolean), json!(true)),
+            ]
+        }
+        PluginType::Loaders => vec![
+            extra("log_parser", None, json!("singer-sdk")),
+            extra("dialect", None, json!("$MELTANO_LOADER_NAMESPACE")),
+        ],
+        PluginType::Mappers | PluginType::Mappings => vec![
+            extra("log_parser", None, json!("singer-sdk")),
+            extra("mappings", Some(Kind::Array), json!([])),
+        ],
+        PluginType::Transforms => vec![
+            extra("package_name", None, json!("$MELTANO_TRANSFORM_NAMESPACE")),
+            extra("vars", Some(Kind::Object), json!({})),
+        ],
+        PluginType::Files => vec![extra("update", Some(Kind::Object), json!({}))],
+        PluginType::Orchestrators | PluginType::Transformers | PluginType::Utilities => Vec::new(),
+    }
+}

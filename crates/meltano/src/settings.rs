@@ -1,0 +1,387 @@
+//! The settings of the project or of one plugin, gathered from every store and resolved.
+//!
+//! This is where files, the environment and the system database meet the pure resolver of
+//! `meltano-core`: definitions come from meltano.yml (inheritance included) or the project's own
+//! list, values from the process environment, `.env`, the active environment, meltano.yml and the
+//! `plugin_settings` table.
+
+use indexmap::IndexMap;
+use meltano_core::settings::env_names::{project_env_var, read_names};
+use meltano_core::settings::extras::plugin_extras;
+use meltano_core::settings::project::project_settings;
+use meltano_core::settings::{Kind, Layers, Resolved, SettingOption, SettingSpec};
+use meltano_core::{PluginType, env_vars, pickle};
+use meltano_db::SystemDb;
+use meltano_project::Project;
+use meltano_project::manifest::{Environment, PluginEntry, SettingDefinition};
+use serde_json::{Map, Value};
+
+use crate::error::{CliError, CliResult};
+
+/// What a `config` command is about: the project itself or one plugin.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    Project,
+    Plugin {
+        plugin_type: PluginType,
+        entry: &'a PluginEntry,
+    },
+}
+
+impl<'a> Subject<'a> {
+    /// `meltano` names the project; anything else a plugin of the project.
+    pub fn find(
+        project: &'a Project,
+        name: &str,
+        plugin_type: Option<PluginType>,
+    ) -> CliResult<Subject<'a>> {
+        if name == "meltano" {
+            return Ok(Subject::Project);
+        }
+        project
+            .manifest()
+            .manifest
+            .find_plugin(name, plugin_type)
+            .map(|(plugin_type, entry)| Subject::Plugin { plugin_type, entry })
+            .ok_or_else(|| CliError::Meltano(format!("Plugin '{name}' is not known to Meltano.")))
+    }
+
+    /// How messages name it: `Meltano`, or `Extractor 'tap-x'`.
+    pub fn title(&self) -> String {
+        match self {
+            Subject::Project => "Meltano".to_string(),
+            Subject::Plugin { plugin_type, entry } => {
+                format!("{} '{}'", capitalize(plugin_type.descriptor()), entry.name)
+            }
+        }
+    }
+
+    /// The `plugin_settings.namespace` of its values.
+    pub fn db_namespace(&self) -> String {
+        match self {
+            Subject::Project => "meltano".to_string(),
+            Subject::Plugin { plugin_type, entry } => {
+                format!("{}.{}.default", plugin_type.plural(), entry.name)
+            }
+        }
+    }
+
+    /// The plugin's namespace: its own, else its parent's, else its name with underscores.
+    pub fn namespace(&self, project: &Project) -> Option<String> {
+        let Subject::Plugin { plugin_type, entry } = self else {
+            return None;
+        };
+        if let Some(ns) = &entry.namespace {
+            return Some(ns.clone());
+        }
+        if entry.inherit_from.is_some() && entry.variant.is_none() {
+            return Some(entry.name.replace('-', "_"));
+        }
+        parent(project, *plugin_type, entry)
+            .and_then(|p| {
+                Subject::Plugin {
+                    plugin_type: *plugin_type,
+                    entry: p,
+                }
+                .namespace(project)
+            })
+            .or_else(|| Some(entry.name.replace('-', "_")))
+    }
+
+    /// Prefixes of the variables that may set its settings: the name, then the namespace.
+    fn env_prefixes(&self, project: &Project) -> Vec<String> {
+        let Subject::Plugin { entry, .. } = self else {
+            return Vec::new();
+        };
+        let mut prefixes = vec![entry.name.clone()];
+        if let Some(ns) = self.namespace(project)
+            && !prefixes.contains(&ns)
+        {
+            prefixes.push(ns);
+        }
+        prefixes
+    }
+}
+
+/// The project plugin `entry` inherits from, when it inherits from one.
+fn parent<'a>(
+    project: &'a Project,
+    plugin_type: PluginType,
+    entry: &PluginEntry,
+) -> Option<&'a PluginEntry> {
+    let name = entry.inherit_from.as_deref()?;
+    project
+        .manifest()
+        .manifest
+        .find_plugin(name, Some(plugin_type))
+        .map(|(_, p)| p)
+}
+
+/// The stores of one project, for one command.
+pub struct SettingsStores<'a> {
+    pub project: &'a Project,
+    /// The active environment, if any (`config` uses only an explicit one).
+    pub environment: Option<&'a Environment>,
+    pub db: &'a SystemDb,
+}
+
+impl SettingsStores<'_> {
+    /// Every setting of `subject`, resolved.
+    pub async fn resolve(&self, subject: Subject<'_>) -> CliResult<Vec<Resolved>> {
+        let inherited = match subject {
+            Subject::Plugin { plugin_type, entry } => {
+                match parent(self.project, plugin_type, entry) {
+                    Some(p) => {
+                        let parent_subject = Subject::Plugin {
+                            plugin_type,
+                            entry: p,
+                        };
+                        Some((
+                            p.name.clone(),
+                            Box::pin(self.resolve(parent_subject)).await?,
+                        ))
+                    }
+                    None => None,
+                }
+            }
+            Subject::Project => None,
+        };
+        let db_values = self.db_values(&subject).await?;
+        let specs = self.specs(&subject);
+        let manifest = self.manifest_values(&subject);
+        let environment = self.environment_values(&subject);
+        let prefixes = self.project_prefixes(&subject);
+        let env_names = |spec: &SettingSpec| match subject {
+            Subject::Project => spec.names().map(project_env_var).collect(),
+            Subject::Plugin { .. } => {
+                let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+                read_names(&refs, spec)
+            }
+        };
+        let expansion_vars = self.expansion_vars(&subject);
+        let expansion = |name: &str| {
+            expansion_vars
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+                .or_else(|| self.project.dotenv().get(name).cloned())
+        };
+        let process_env = |name: &str| std::env::var(name).ok();
+        let overrides = Map::new();
+        let strict = self
+            .project
+            .env_var("MELTANO_FF_STRICT_ENV_VAR_MODE")
+            .is_some_and(|v| env_vars::truthy(&v));
+        let layers = Layers {
+            specs,
+            env_names: &env_names,
+            overrides: &overrides,
+            process_env: &process_env,
+            dotenv: self.project.dotenv(),
+            environment: environment.as_ref(),
+            manifest: &manifest,
+            db: &db_values,
+            inherited: inherited
+                .as_ref()
+                .map(|(name, settings)| (name.as_str(), settings.as_slice())),
+            expansion: &expansion,
+            strict,
+        };
+        layers.resolve().map_err(CliError::meltano)
+    }
+
+    fn project_prefixes(&self, subject: &Subject) -> Vec<String> {
+        subject.env_prefixes(self.project)
+    }
+
+    /// Definitions: the project's own list, or the plugin's settings (its ancestors' after its
+    /// own) followed by its type's extras.
+    pub fn specs(&self, subject: &Subject) -> Vec<SettingSpec> {
+        match subject {
+            Subject::Project => project_settings(),
+            Subject::Plugin { plugin_type, entry } => {
+                let mut specs: Vec<SettingSpec> = Vec::new();
+                let mut current = Some(*entry);
+                while let Some(plugin) = current {
+                    for definition in &plugin.settings {
+                        if !specs.iter().any(|s| s.name == definition.name) {
+                            specs.push(spec_from_definition(definition));
+                        }
+                    }
+                    current = parent(self.project, *plugin_type, plugin);
+                }
+                specs.extend(plugin_extras(*plugin_type));
+                specs
+            }
+        }
+    }
+
+    /// `settings_group_validation` of the plugin or its nearest ancestor that has one.
+    pub fn settings_groups(&self, subject: &Subject) -> Vec<Vec<String>> {
+        let Subject::Plugin { plugin_type, entry } = subject else {
+            return Vec::new();
+        };
+        let mut current = Some(*entry);
+        while let Some(plugin) = current {
+            if let Some(groups) = &plugin.settings_group_validation {
+                return groups.clone();
+            }
+            current = parent(self.project, *plugin_type, plugin);
+        }
+        Vec::new()
+    }
+
+    /// Values written in meltano.yml: a plugin's `config` plus its extras as `_<key>`, or the
+    /// project's top-level settings.
+    fn manifest_values(&self, subject: &Subject) -> Map<String, Value> {
+        match subject {
+            Subject::Project => {
+                let Ok(Value::Object(top)) =
+                    serde_json::to_value(&self.project.manifest().manifest)
+                else {
+                    return Map::new();
+                };
+                let first_segments: Vec<String> = project_settings()
+                    .iter()
+                    .map(|s| s.name.split('.').next().unwrap_or_default().to_string())
+                    .collect();
+                top.into_iter()
+                    .filter(|(k, _)| {
+                        first_segments
+                            .iter()
+                            .any(|s| k == s || k.starts_with(&format!("{s}.")))
+                    })
+                    .collect()
+            }
+            Subject::Plugin { entry, .. } => {
+                let mut values: Map<String, Value> = entry.config.clone().into_iter().collect();
+                for (key, value) in entry.extras_as_values() {
+                    values.insert(format!("_{key}"), value);
+                }
+                values
+            }
+        }
+    }
+
+    /// Values the active environment gives this plugin (`config` plus extras), if any.
+    fn environment_values(&self, subject: &Subject) -> Option<Map<String, Value>> {
+        let Subject::Plugin { plugin_type, entry } = subject else {
+            return None;
+        };
+        let override_entry = self.environment?.plugin(*plugin_type, &entry.name)?;
+        let mut values: Map<String, Value> = override_entry.config.clone().into_iter().collect();
+        for (key, value) in &override_entry.extras {
+            values.insert(format!("_{key}"), value.clone());
+        }
+        Some(values)
+    }
+
+    /// The `plugin_settings` rows of the subject, unpickled.
+    async fn db_values(&self, subject: &Subject<'_>) -> CliResult<Map<String, Value>> {
+        let rows = self
+            .db
+            .plugin_settings(&subject.db_namespace())
+            .await
+            .map_err(CliError::meltano)?;
+        let mut values = Map::new();
+        for (name, bytes) in rows {
+            let value = pickle::loads(&bytes).map_err(|e| {
+                CliError::Meltano(format!(
+                    "The system database holds a value for '{name}' ({}) that cannot be read: {e}. \
+                     Unset it with `meltano config unset --store=db`.",
+                    subject.db_namespace()
+                ))
+            })?;
+            values.insert(name, value);
+        }
+        Ok(values)
+    }
+
+    /// Variables `$VAR` may name besides the process environment and `.env`: the project's and
+    /// plugin's `env:` maps, the active environment's, and Meltano's own.
+    fn expansion_vars(&self, subject: &Subject) -> IndexMap<String, String> {
+        let project = self.project;
+        let mut vars = IndexMap::new();
+        vars.insert(
+            env_vars::MELTANO_PROJECT_ROOT.to_string(),
+            project.root().display().to_string(),
+        );
+        vars.insert(
+            env_vars::MELTANO_SYS_DIR_ROOT.to_string(),
+            project.sys_dir().root().display().to_string(),
+        );
+        vars.insert(
+            env_vars::MELTANO_ENVIRONMENT.to_string(),
+            self.environment.map(|e| e.name.clone()).unwrap_or_default(),
+        );
+        for (k, v) in &project.manifest().manifest.env {
+            vars.insert(k.clone(), v.clone());
+        }
+        if let Some(environment) = self.environment {
+            for (k, v) in &environment.env {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        if let Subject::Plugin { plugin_type, entry } = subject {
+            let singular = plugin_type.singular().to_uppercase();
+            vars.insert(format!("MELTANO_{singular}_NAME"), entry.name.clone());
+            if let Some(ns) = subject.namespace(project) {
+                vars.insert(format!("MELTANO_{singular}_NAMESPACE"), ns);
+            }
+            vars.insert(
+                format!("MELTANO_{singular}_VARIANT"),
+                entry.variant.clone().unwrap_or_else(|| "default".into()),
+            );
+            for (k, v) in &entry.env {
+                vars.insert(k.clone(), v.clone());
+            }
+            if let Some(override_entry) = self
+                .environment
+                .and_then(|e| e.plugin(*plugin_type, &entry.name))
+            {
+                for (k, v) in &override_entry.env {
+                    vars.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        vars
+    }
+}
+
+/// A definition from meltano.yml as the resolver sees it.
+pub fn spec_from_definition(definition: &SettingDefinition) -> SettingSpec {
+    let kind = definition
+        .kind
+        .and_then(|k| serde_json::to_value(k).ok())
+        .and_then(|k| k.as_str().and_then(Kind::parse));
+    SettingSpec {
+        name: definition.name.clone(),
+        aliases: definition.aliases.clone().unwrap_or_default(),
+        kind,
+        default: definition.value.clone(),
+        sensitive: definition.sensitive.unwrap_or(false),
+        hidden: definition.hidden.unwrap_or(false) || kind == Some(Kind::Hidden),
+        env: definition.env.clone(),
+        env_specific: definition.env_specific.unwrap_or(false),
+        label: definition.label.clone(),
+        description: definition.description.clone(),
+        options: definition
+            .options
+            .iter()
+            .flatten()
+            .map(|o| SettingOption {
+                label: o.label.clone(),
+                value: o.value.clone(),
+            })
+            .collect(),
+        custom: false,
+    }
+}
+
+pub fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}

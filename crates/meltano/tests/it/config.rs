@@ -1,0 +1,338 @@
+//! `meltano config`: where values come from, how they are shown, and where writes go.
+
+use crate::common::TestDir;
+use crate::snapshot;
+
+fn project() -> TestDir {
+    TestDir::from_fixture("config_set")
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn list_shows_sections_sources_and_hidden_count() {
+    let t = project();
+    snapshot!(
+        "config_list",
+        t.run(&["config", "list", "tap-fake"]),
+        t.path()
+    );
+    let out = t
+        .meltano(&["config", "list", "tap-fake-2", "--all"])
+        .env("TAP_FAKE_2_FLAG", "yes")
+        .output()
+        .unwrap();
+    snapshot!("config_list_inherited_all", out, t.path());
+    snapshot!(
+        "config_list_extras",
+        t.run(&["config", "list", "tap-fake", "--extras", "--all"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_filter",
+        t.run(&["config", "list", "tap-fake", "--filter", "PA"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_filter_none",
+        t.run(&["config", "list", "tap-fake", "--filter", "zzz"]),
+        t.path()
+    );
+}
+
+#[test]
+fn print_gives_the_plugin_config_and_variables() {
+    let t = project();
+    snapshot!(
+        "config_print",
+        t.run(&["config", "print", "tap-fake"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_env",
+        t.run(&["config", "print", "tap-fake", "--format", "env"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_extras",
+        t.run(&["config", "print", "tap-fake-2", "--extras"]),
+        t.path()
+    );
+}
+
+#[test]
+fn project_settings() {
+    let t = project();
+    snapshot!(
+        "config_list_meltano",
+        t.run(&["config", "list", "meltano"]),
+        t.path()
+    );
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout(&t.run(&["config", "print", "meltano"]))).unwrap();
+    assert_eq!(printed["default_environment"], "dev");
+    assert_eq!(printed["elt"]["buffer_size"], 104857600);
+    assert_eq!(
+        printed["database_uri"],
+        format!("sqlite:///{}/.meltano/meltano.db", t.path().display())
+    );
+}
+
+#[test]
+fn precedence_environment_dotenv_meltano_yml() {
+    let t = project();
+    let username = |out: String| {
+        out.lines()
+            .find(|l| l.starts_with("username "))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    assert!(
+        username(stdout(&t.run(&["config", "list", "tap-fake"])))
+            .ends_with("current value: 'alice' (from `meltano.yml`)")
+    );
+    t.write(".env", "FAKENS_USERNAME=from-dotenv\n");
+    assert!(
+        username(stdout(&t.run(&["config", "list", "tap-fake"]))).ends_with(
+            "current value: 'from-dotenv' (from the FAKENS_USERNAME variable in `.env`)"
+        )
+    );
+    let out = t
+        .meltano(&["config", "list", "tap-fake"])
+        .env("TAP_FAKE_USERNAME", "from-env")
+        .output()
+        .unwrap();
+    assert!(username(stdout(&out)).ends_with(
+        "current value: 'from-env' (from the TAP_FAKE_USERNAME variable in the environment)"
+    ));
+    let conflict = t
+        .meltano(&["config", "print", "tap-fake"])
+        .env("TAP_FAKE_USERNAME", "a")
+        .env("FAKENS_USERNAME", "b")
+        .output()
+        .unwrap();
+    assert_eq!(conflict.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&conflict.stderr)
+            .contains("Conflicting values for setting found in")
+    );
+}
+
+#[test]
+fn values_are_expanded_from_the_environment() {
+    let t = project();
+    t.write(".env", "DB_HOST=db.internal\n");
+    let manifest = t.read("meltano.yml").replace(
+        "username: alice   # the usual account",
+        "username: ${DB_HOST}-$$literal",
+    );
+    t.write("meltano.yml", &manifest);
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout(&t.run(&["config", "print", "tap-fake"]))).unwrap();
+    assert_eq!(printed["username"], "db.internal-$literal");
+    let listed = stdout(&t.run(&["config", "list", "tap-fake"]));
+    assert!(
+        listed.contains(
+            "current value: 'db.internal-$literal' (from `meltano.yml`: '${DB_HOST}-$$literal')"
+        ),
+        "{listed}"
+    );
+}
+
+#[test]
+fn sensitive_values_are_redacted_unless_unsafe() {
+    let t = project();
+    let out = t
+        .meltano(&["config", "list", "tap-fake"])
+        .env("TAP_FAKE_PASSWORD", "hunter2")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "password [env: TAP_FAKE_PASSWORD, FAKENS_PASSWORD] current value: (redacted)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+    let printed = stdout(
+        &t.meltano(&["config", "print", "tap-fake"])
+            .env("TAP_FAKE_PASSWORD", "hunter2")
+            .output()
+            .unwrap(),
+    );
+    assert!(!printed.contains("hunter2"), "{printed}");
+    let revealed = stdout(
+        &t.meltano(&["config", "--unsafe", "print", "tap-fake"])
+            .env("TAP_FAKE_PASSWORD", "hunter2")
+            .output()
+            .unwrap(),
+    );
+    assert!(revealed.contains("hunter2"));
+}
+
+#[test]
+fn set_writes_to_the_right_store() {
+    let t = project();
+    let run = |args: &[&str]| {
+        let out = t.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Secrets go to .env, never meltano.yml.
+    assert_eq!(
+        run(&["config", "set", "tap-fake", "password", "s3cret"]),
+        "Extractor 'tap-fake' setting 'password' was set in `.env`: (redacted)\n"
+    );
+    assert_eq!(
+        run(&["config", "set", "tap-fake", "port", "99"]),
+        "Extractor 'tap-fake' setting 'port' was set in `meltano.yml`: 99\n"
+    );
+    assert_eq!(
+        run(&["config", "set", "tap-fake", "flag", "yes"]),
+        "Extractor 'tap-fake' setting 'flag' was set in `meltano.yml`: True\n"
+    );
+    run(&["config", "set", "tap-fake", "nested", "value", "deeper"]);
+    run(&["config", "set", "tap-fake", "_select", "[\"orders.*\"]"]);
+    run(&["config", "set", "meltano", "elt.buffer_size", "5"]);
+    // Environment-specific project settings go to .env.
+    assert_eq!(
+        run(&["config", "set", "meltano", "cli.log_level", "warning"]),
+        "Meltano setting 'cli.log_level' was set in `.env`: 'warning'\n"
+    );
+    // An explicit environment takes plugin settings.
+    run(&[
+        "--environment",
+        "dev",
+        "config",
+        "set",
+        "tap-fake",
+        "username",
+        "devuser",
+    ]);
+    // The database store.
+    let db = run(&[
+        "config",
+        "set",
+        "--store=db",
+        "tap-fake",
+        "start_date",
+        "2024-01-01",
+    ]);
+    assert_eq!(
+        db,
+        "Extractor 'tap-fake' setting 'start_date' was set in the system database: '2024-01-01'\n"
+    );
+    t.assert_matches_fixture("config_set");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(t.path().join(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+
+    let listed = stdout(&t.run(&["config", "list", "tap-fake"]));
+    assert!(listed.contains("start_date [env: TAP_FAKE_START_DATE, FAKENS_START_DATE] current value: '2024-01-01' (from the system database)"), "{listed}");
+    let in_env = stdout(&t.run(&["--environment", "dev", "config", "list", "tap-fake"]));
+    assert!(
+        in_env.contains("current value: 'devuser' (from the active environment in `meltano.yml`)"),
+        "{in_env}"
+    );
+}
+
+#[test]
+fn set_reports_a_value_still_overridden() {
+    let t = project();
+    let out = t
+        .meltano(&["config", "set", "tap-fake", "username", "bob"])
+        .env("TAP_FAKE_USERNAME", "env-wins")
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out),
+        "Extractor 'tap-fake' setting 'username' was set in `meltano.yml`: 'bob'\n\
+         Current value is still: 'env-wins' (from the TAP_FAKE_USERNAME variable in the environment)\n"
+    );
+}
+
+#[test]
+fn set_rejects_bad_values_and_unknown_plugins() {
+    let t = project();
+    let before = t.read("meltano.yml");
+    snapshot!(
+        "config_set_bad_integer",
+        t.run(&["config", "set", "tap-fake", "port", "many"]),
+        t.path()
+    );
+    snapshot!(
+        "config_set_unknown_plugin",
+        t.run(&["config", "set", "tap-nope", "x", "1"]),
+        t.path()
+    );
+    assert_eq!(t.read("meltano.yml"), before);
+}
+
+#[test]
+fn unset_and_reset() {
+    let t = project();
+    t.run(&["config", "set", "tap-fake", "password", "s3cret"]);
+    t.run(&["config", "set", "--store=db", "tap-fake", "port", "1"]);
+    let out = stdout(&t.run(&["config", "unset", "tap-fake", "username"]));
+    assert_eq!(
+        out,
+        "Extractor 'tap-fake' setting 'username' in `meltano.yml` was unset\n"
+    );
+    assert!(!t.read("meltano.yml").contains("alice"));
+    assert!(t.read("meltano.yml").contains("# Settings test project"));
+
+    let aborted = t.run_with_stdin(&["config", "reset", "tap-fake"], "n\n");
+    assert_eq!(aborted.status.code(), Some(1));
+    let out = stdout(&t.run(&["config", "reset", "tap-fake", "--yes"]));
+    assert_eq!(
+        out,
+        "Extractor 'tap-fake' settings in the system database, `meltano.yml`, and `.env` were reset\n"
+    );
+    // Only this plugin's variables leave .env.
+    assert_eq!(t.read(".env"), "# keep me\nOTHER=1\n");
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout(&t.run(&["config", "print", "tap-fake"]))).unwrap();
+    assert_eq!(printed, serde_json::json!({"port": 5432}));
+}
+
+#[test]
+fn values_stored_by_meltano_4_4_1_are_read() {
+    let t = project();
+    assert!(t.run(&["config", "list", "meltano"]).status.success());
+    // `pickle.dumps('bob')` as Python 3.11 writes it, inserted as Meltano would.
+    let db = t.path().join(".meltano/meltano.db");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import sqlite3; c = sqlite3.connect({db:?}); c.execute(\"INSERT INTO plugin_settings (name, namespace, value, enabled) VALUES ('username', 'extractors.tap-fake-2.default', ?, 1)\", (b'\\x80\\x05\\x95\\x07\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x8c\\x03bob\\x94.',)); c.commit()",
+            db = db.display().to_string()
+        ))
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    let listed = stdout(&t.run(&["config", "list", "tap-fake-2"]));
+    assert!(
+        listed.contains(
+            "username [env: TAP_FAKE_2_USERNAME] current value: 'bob' (from the system database)"
+        ),
+        "{listed}"
+    );
+}
