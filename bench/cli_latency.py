@@ -21,6 +21,9 @@ COMMANDS = {
     "plugin-list": ["plugin", "list"],
     "plugin-list-json": ["plugin", "list", "--format", "json"],
     "environment-list": ["environment", "list"],
+    "config-list": ["config", "list", "tap-bench-3"],
+    "config-print": ["config", "print", "tap-bench-3"],
+    "config-print-meltano": ["config", "print", "meltano"],
 }
 
 

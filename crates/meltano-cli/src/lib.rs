@@ -424,7 +424,7 @@ pub enum ConfigCommand {
     )]
     Set {
         /// The plugin, the setting name (several words form a dotted path), and the value.
-        #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+        #[arg(value_name = "ARGS")]
         args: Vec<String>,
         /// Ask for each setting's value.
         #[arg(long)]

@@ -336,3 +336,63 @@ fn values_stored_by_meltano_4_4_1_are_read() {
         "{listed}"
     );
 }
+
+#[test]
+fn set_from_file_and_interactively() {
+    let t = project();
+    t.write("token.txt", "  from-a-file\n");
+    let out = stdout(&t.run(&[
+        "config",
+        "set",
+        "tap-fake",
+        "username",
+        "--from-file",
+        "token.txt",
+    ]));
+    assert_eq!(
+        out,
+        "Extractor 'tap-fake' setting 'username' was set in `meltano.yml`: 'from-a-file'\n"
+    );
+    // Pick setting 4 (flag, in definition order) and give it a value.
+    let out = t.run_with_stdin(&["config", "set", "tap-fake", "--interactive"], "4\non\n");
+    let text = stdout(&out);
+    assert!(
+        text.contains("Extractor 'tap-fake' setting 'flag' was set in `meltano.yml`: True"),
+        "{text}"
+    );
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout(&t.run(&["config", "print", "tap-fake"]))).unwrap();
+    assert_eq!(printed["flag"], true);
+    assert_eq!(printed["username"], "from-a-file");
+}
+
+#[test]
+fn store_names_and_unknown_settings() {
+    let t = project();
+    let out = t.run(&[
+        "config",
+        "set",
+        "--store",
+        "meltano-yml",
+        "tap-fake",
+        "brand_new",
+        "hello",
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown setting 'brand_new'"));
+    assert!(t.read("meltano.yml").contains("brand_new: hello"));
+    let bad = t.run(&["config", "set", "--store", "nowhere", "tap-fake", "x", "1"]);
+    assert_eq!(bad.status.code(), Some(2));
+    // A sensitive value never lands in meltano.yml, even through the environment.
+    let out = t.run(&[
+        "--environment",
+        "prod",
+        "config",
+        "set",
+        "tap-fake",
+        "password",
+        "p",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("was set in `.env`"));
+    assert!(!t.read("meltano.yml").contains("password: p"));
+}
