@@ -452,6 +452,16 @@ pub enum ConfigCommand {
         #[command(flatten)]
         target: ConfigTarget,
     },
+    /// Test the configuration of a plugin.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano config test [OPTIONS] PLUGIN_NAME")]
+    Test {
+        /// The extractor or loader to test.
+        plugin_name: String,
+        #[command(flatten)]
+        install: InstallArgs,
+        #[command(flatten)]
+        target: ConfigTarget,
+    },
     /// Clear the configuration (back to defaults).
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano config reset [OPTIONS] PLUGIN_NAME")]
     Reset {
@@ -466,6 +476,22 @@ pub enum ConfigCommand {
         #[command(flatten)]
         target: ConfigTarget,
     },
+}
+
+/// `--install`, `--no-install`, `--only-install`: whether to install plugins before running.
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    /// Install the subject plugin(s) automatically.
+    #[arg(long, overrides_with_all = ["no_install", "only_install"])]
+    pub install: bool,
+
+    /// Do not install the subject plugin(s) automatically.
+    #[arg(long)]
+    pub no_install: bool,
+
+    /// Only install the subject plugin(s).
+    #[arg(long)]
+    pub only_install: bool,
 }
 
 /// `--format` of `config print`.

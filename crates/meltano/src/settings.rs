@@ -6,8 +6,11 @@
 //! `plugin_settings` table.
 
 use indexmap::IndexMap;
-use meltano_core::settings::env_names::{project_env_var, read_names};
+use meltano_core::settings::env_names::{
+    plugin_info_vars, project_env_var, read_names, stringify_for_env, write_names,
+};
 use meltano_core::settings::extras::plugin_extras;
+use meltano_core::settings::nest::nest;
 use meltano_core::settings::project::project_settings;
 use meltano_core::settings::{Kind, Layers, Resolved, SettingOption, SettingSpec};
 use meltano_core::{PluginType, env_vars, pickle};
@@ -89,7 +92,7 @@ impl<'a> Subject<'a> {
     }
 
     /// Prefixes of the variables that may set its settings: the name, then the namespace.
-    fn env_prefixes(&self, project: &Project) -> Vec<String> {
+    pub fn env_prefixes(&self, project: &Project) -> Vec<String> {
         let Subject::Plugin { entry, .. } = self else {
             return Vec::new();
         };
@@ -346,6 +349,107 @@ impl SettingsStores<'_> {
         }
         vars
     }
+}
+
+/// The config object a plugin receives: every set, non-extra setting, nested at its dots.
+pub fn plugin_config(settings: &[Resolved]) -> Value {
+    let pairs = settings
+        .iter()
+        .filter(|r| !r.spec.is_extra())
+        .filter_map(|r| {
+            r.value
+                .clone()
+                .filter(|v| !v.is_null())
+                .map(|v| (r.spec.name.clone(), v))
+        });
+    Value::Object(nest(pairs))
+}
+
+/// The variables a plugin process gets for its settings, info and `env:` maps.
+pub fn plugin_env(
+    project: &Project,
+    subject: &Subject,
+    settings: &[Resolved],
+) -> Vec<(String, String)> {
+    let Subject::Plugin { plugin_type, entry } = subject else {
+        return Vec::new();
+    };
+    let mut env: Vec<(String, String)> = project
+        .dotenv()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.push((
+        env_vars::MELTANO_PROJECT_ROOT.to_string(),
+        project.root().display().to_string(),
+    ));
+    let namespace = subject.namespace(project).unwrap_or_default();
+    env.extend(plugin_info_vars(
+        *plugin_type,
+        &entry.name,
+        &namespace,
+        entry.variant.as_deref(),
+    ));
+    let mut groups: Vec<Vec<String>> = vec![subject.env_prefixes(project)];
+    let mut ancestor = parent(project, *plugin_type, entry);
+    while let Some(p) = ancestor {
+        groups.push(
+            Subject::Plugin {
+                plugin_type: *plugin_type,
+                entry: p,
+            }
+            .env_prefixes(project),
+        );
+        ancestor = parent(project, *plugin_type, p);
+    }
+    let group_refs: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|g| g.iter().map(String::as_str).collect())
+        .collect();
+    let group_slices: Vec<&[&str]> = group_refs.iter().map(Vec::as_slice).collect();
+    for resolved in settings {
+        let Some(value) = resolved.value.as_ref() else {
+            continue;
+        };
+        let Some(text) = stringify_for_env(resolved.spec.kind, value) else {
+            continue;
+        };
+        for name in write_names(&resolved.spec, &group_slices, *plugin_type) {
+            env.push((name, text.clone()));
+        }
+    }
+    env.extend(entry.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
+}
+
+/// The executable of a plugin (its own, an ancestor's, else its name) and its virtualenv.
+pub fn plugin_program(
+    project: &Project,
+    plugin_type: PluginType,
+    entry: &PluginEntry,
+) -> (String, std::path::PathBuf) {
+    let mut executable = None;
+    let mut dir_name = entry.name.clone();
+    let mut current = Some(entry);
+    while let Some(plugin) = current {
+        if executable.is_none() {
+            executable = plugin.executable.clone();
+        }
+        let next = parent(project, plugin_type, plugin);
+        // An inheriting plugin without its own pip_url shares its parent's virtualenv.
+        if let Some(p) = next
+            && plugin.pip_url.is_none()
+            && dir_name == plugin.name
+        {
+            dir_name = p.name.clone();
+        }
+        current = next;
+    }
+    let venv = project
+        .sys_dir()
+        .plugin_dir(plugin_type, &dir_name)
+        .join("venv");
+    (executable.unwrap_or_else(|| entry.name.clone()), venv)
 }
 
 /// A definition from meltano.yml as the resolver sees it.

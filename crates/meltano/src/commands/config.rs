@@ -39,7 +39,8 @@ pub fn run(ctx: &Context, args: ConfigArgs) -> CliResult<ExitCode> {
         | ConfigCommand::Print { target, .. }
         | ConfigCommand::Set { target, .. }
         | ConfigCommand::Unset { target, .. }
-        | ConfigCommand::Reset { target, .. } => target.clone(),
+        | ConfigCommand::Reset { target, .. }
+        | ConfigCommand::Test { target, .. } => target.clone(),
     };
     block_on(async {
         let db = ctx
@@ -125,6 +126,14 @@ async fn dispatch(
         } => {
             let subject = Subject::find(stores.project, &plugin_name, plugin_type)?;
             unset(ctx, stores, subject, &setting_name.join("."), store).await?;
+        }
+        ConfigCommand::Test {
+            plugin_name,
+            install,
+            ..
+        } => {
+            let subject = Subject::find(stores.project, &plugin_name, plugin_type)?;
+            return super::config_test::run(ctx, stores, subject, &install).await;
         }
         ConfigCommand::Reset {
             plugin_name,

@@ -2,6 +2,7 @@
 
 mod add;
 mod config;
+mod config_test;
 mod environment;
 mod init;
 mod plugin;

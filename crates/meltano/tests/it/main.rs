@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod config;
+mod config_test;
 mod database;
 mod edits;
 mod environment;

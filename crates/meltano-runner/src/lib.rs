@@ -1,0 +1,14 @@
+//! Running plugins: finding their executable, handing them a private config file, and the
+//! checks `meltano config test` makes.
+//!
+//! Callers resolve settings first (the settings resolver) and pass the finished config and
+//! environment in; this crate only deals with processes and the files they need. It must not
+//! render output.
+
+pub mod config_file;
+pub mod config_test;
+pub mod executable;
+
+pub use config_file::ConfigFile;
+pub use config_test::{Invocation, TestOutcome, test_extractor, test_loader};
+pub use executable::find_executable;
