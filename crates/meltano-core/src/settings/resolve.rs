@@ -145,6 +145,52 @@ impl Layers<'_> {
     }
 
     fn resolve_one(&self, spec: &SettingSpec) -> Result<Resolved, ResolveError> {
+        let mut resolved = self.winner(spec)?;
+        if spec.kind == Some(super::spec::Kind::Object)
+            && matches!(resolved.source, Source::Default | Source::Inherited(_))
+        {
+            self.assemble_object(spec, &mut resolved)?;
+        }
+        Ok(resolved)
+    }
+
+    /// An object setting left at its default (or inherited) value takes `name.key` entries
+    /// written in meltano.yml (root, then the active environment) over that value.
+    fn assemble_object(
+        &self,
+        spec: &SettingSpec,
+        resolved: &mut Resolved,
+    ) -> Result<(), ResolveError> {
+        let prefix = format!("{}.", spec.name);
+        let mut object = match &resolved.value {
+            Some(Value::Object(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        let mut source = None;
+        for (map, map_source) in [
+            (Some(self.manifest), Source::MeltanoYml),
+            (self.environment, Source::Environment),
+        ] {
+            let Some(map) = map else { continue };
+            for (name, raw) in flatten(map) {
+                let Some(key) = name.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if let Some(value) = self.expand(&raw)? {
+                    super::nest::set_nested(&mut object, key, value);
+                    source = Some(map_source.clone());
+                }
+            }
+        }
+        if let Some(source) = source {
+            resolved.value = Some(Value::Object(object));
+            resolved.source = source;
+        }
+        Ok(())
+    }
+
+    /// The first store with a value for `spec`.
+    fn winner(&self, spec: &SettingSpec) -> Result<Resolved, ResolveError> {
         let env_names = (self.env_names)(spec);
         let found = |value: Value, source: Source, unexpanded: Option<Value>| Resolved {
             spec: spec.clone(),
@@ -449,6 +495,27 @@ mod tests {
         assert_eq!(
             custom,
             [("nested.extra", Some(Kind::Boolean)), ("custom", None)]
+        );
+    }
+
+    #[test]
+    fn object_settings_take_dotted_keys_over_their_default() {
+        let mut f = Fixture::new();
+        f.manifest = object(json!({"options.retries": 3, "options.backoff.max": 10}));
+        let settings = f.resolve(
+            vec![spec(
+                "options",
+                Some(Kind::Object),
+                Some(json!({"retries": 1, "timeout": 5})),
+            )],
+            None,
+        );
+        assert_eq!(
+            winner(&settings, "options"),
+            (
+                Some(json!({"retries": 3, "timeout": 5, "backoff": {"max": 10}})),
+                Source::MeltanoYml
+            )
         );
     }
 
