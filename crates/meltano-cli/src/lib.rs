@@ -129,6 +129,12 @@ pub enum Command {
     /// Create a new Meltano project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano init [OPTIONS] [PROJECT_DIRECTORY]")]
     Init(InitArgs),
+    /// Invoke a plugin.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        override_usage = "meltano invoke [OPTIONS] PLUGIN_NAME[:COMMAND_NAME] [PLUGIN_ARGS]..."
+    )]
+    Invoke(InvokeArgs),
     /// Manage project plugins.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -139,6 +145,9 @@ pub enum Command {
     /// Remove plugins from your project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano remove [OPTIONS] PLUGIN...")]
     Remove(RemoveArgs),
+    /// Run validations using plugins' tests.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano test [OPTIONS] [PLUGIN_TESTS]...")]
+    Test(TestArgs),
 }
 
 impl Command {
@@ -149,6 +158,8 @@ impl Command {
             Command::Config(_) => "config",
             Command::Environment(_) => "environment",
             Command::Init(_) => "init",
+            Command::Invoke(_) => "invoke",
+            Command::Test(_) => "test",
             Command::Plugin(_) => "plugin",
             Command::Remove(_) => "remove",
         }
@@ -494,6 +505,81 @@ pub struct InstallArgs {
     pub only_install: bool,
 }
 
+/// Invoke a plugin's executable with specified arguments.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#invoke
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Print to stdout the value the plugin would get for this environment variable (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub print_var: Vec<String>,
+
+    /// The plugin type, when the name is ambiguous.
+    #[arg(long, value_parser = PLUGIN_TYPES)]
+    pub plugin_type: Option<String>,
+
+    /// Print the content of the given file as the plugin would get it, and exit.
+    #[arg(long, value_enum)]
+    pub dump: Option<DumpKind>,
+
+    /// Invalidates catalog cache and forces running discovery before invoke.
+    #[arg(long)]
+    pub refresh_catalog: bool,
+
+    /// List the commands supported by the plugin.
+    #[arg(long)]
+    pub list_commands: bool,
+
+    /// Execute plugins using containers where possible (not supported: plugins run directly).
+    #[arg(long)]
+    pub containers: bool,
+
+    #[command(flatten)]
+    pub install: InstallArgs,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    /// The plugin, optionally with one of its commands (`dbt:run`).
+    #[arg(value_name = "PLUGIN_NAME[:COMMAND_NAME]")]
+    pub plugin: String,
+
+    /// Passed to the plugin as they are.
+    #[arg(
+        value_name = "PLUGIN_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub plugin_args: Vec<String>,
+}
+
+/// What `invoke --dump` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DumpKind {
+    Catalog,
+    Config,
+}
+
+/// Run validations using plugins' tests.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#test
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// `plugin` (all its tests) or `plugin:test`.
+    #[arg(value_name = "PLUGIN_TESTS")]
+    pub plugin_tests: Vec<String>,
+
+    /// Run all the tests of every plugin.
+    #[arg(long)]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub install: InstallArgs,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
 /// `--format` of `config print`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PrintFormat {
@@ -513,22 +599,53 @@ pub enum OutputFormat {
 /// Only option names change; values and positional arguments are left alone, and everything after
 /// a bare `--` is passed through untouched.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut passthrough = false;
-    args.into_iter()
-        .map(|arg| {
-            if passthrough || !arg.starts_with("--") {
-                return arg;
-            }
-            if arg == "--" {
-                passthrough = true;
-                return arg;
-            }
+    let mut out: Vec<String> = Vec::new();
+    // After `invoke [OPTIONS] PLUGIN`, everything belongs to the plugin and is left alone.
+    let mut invoke = InvokeScan::NotInvoke;
+    let mut after_double_dash = false;
+    for arg in args {
+        let passthrough = invoke == InvokeScan::PluginArgs || after_double_dash;
+        after_double_dash |= arg == "--";
+        let normalized = if passthrough || !arg.starts_with("--") {
+            arg
+        } else {
             match arg.split_once('=') {
                 Some((name, value)) => format!("{}={value}", name.replace('_', "-")),
                 None => arg.replace('_', "-"),
             }
-        })
-        .collect()
+        };
+        invoke = invoke.next(&normalized, out.len());
+        out.push(normalized);
+    }
+    out
+}
+
+/// Where `normalize_args` is in an `invoke` command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvokeScan {
+    NotInvoke,
+    /// Seen `invoke`; reading its options.
+    Options,
+    /// The last token was an option that takes a value.
+    OptionValue,
+    /// Past the plugin name.
+    PluginArgs,
+}
+
+impl InvokeScan {
+    const VALUE_OPTIONS: [&'static str; 4] =
+        ["--print-var", "--plugin-type", "--dump", "--database-uri"];
+
+    fn next(self, token: &str, index: usize) -> InvokeScan {
+        match self {
+            InvokeScan::NotInvoke if token == "invoke" && index > 0 => InvokeScan::Options,
+            InvokeScan::Options if Self::VALUE_OPTIONS.contains(&token) => InvokeScan::OptionValue,
+            InvokeScan::Options if token.starts_with('-') => InvokeScan::Options,
+            InvokeScan::Options => InvokeScan::PluginArgs,
+            InvokeScan::OptionValue => InvokeScan::Options,
+            other => other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -539,6 +656,41 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn plugin_arguments_of_invoke_are_left_alone() {
+        let args = [
+            "meltano",
+            "--log_level=debug",
+            "invoke",
+            "--print_var",
+            "A_B",
+            "tap_x",
+            "--some_flag",
+            "--x_y=1",
+        ];
+        let normalized = normalize_args(args.map(String::from));
+        assert_eq!(
+            normalized,
+            [
+                "meltano",
+                "--log-level=debug",
+                "invoke",
+                "--print-var",
+                "A_B",
+                "tap_x",
+                "--some_flag",
+                "--x_y=1"
+            ]
+        );
+        let parsed = Cli::try_parse_from(&normalized).unwrap();
+        let Some(Command::Invoke(invoke)) = parsed.command else {
+            panic!("not invoke")
+        };
+        assert_eq!(invoke.plugin, "tap_x");
+        assert_eq!(invoke.plugin_args, ["--some_flag", "--x_y=1"]);
+        assert_eq!(invoke.print_var, ["A_B"]);
     }
 
     #[test]

@@ -4,21 +4,11 @@
 //! passes when it takes a small Singer stream and exits 0 without printing an error.
 
 use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread;
 
-/// How to start the plugin.
-#[derive(Debug, Clone)]
-pub struct Invocation {
-    pub program: PathBuf,
-    pub args: Vec<OsString>,
-    /// Added to the inherited environment.
-    pub env: Vec<(String, String)>,
-    pub cwd: PathBuf,
-}
+use crate::process::PluginProcess;
 
 /// The verdict, with what explains a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +21,7 @@ pub enum TestOutcome {
 const NO_RECORD: &str = "No RECORD or BATCH message received. Verify that at least one stream is selected using 'meltano select";
 
 /// Runs the extractor until its first RECORD or BATCH message.
-pub fn test_extractor(invocation: &Invocation, plugin_name: &str) -> io::Result<TestOutcome> {
+pub fn test_extractor(invocation: &PluginProcess, plugin_name: &str) -> io::Result<TestOutcome> {
     let mut child = spawn(invocation, Stdio::null())?;
     let stderr = drain_stderr(&mut child);
     let stdout = child
@@ -62,7 +52,7 @@ pub fn test_extractor(invocation: &Invocation, plugin_name: &str) -> io::Result<
 }
 
 /// Pipes a one-record stream into the loader and checks how it ends.
-pub fn test_loader(invocation: &Invocation, activate_version: bool) -> io::Result<TestOutcome> {
+pub fn test_loader(invocation: &PluginProcess, activate_version: bool) -> io::Result<TestOutcome> {
     let mut child = spawn(invocation, Stdio::piped())?;
     let stderr = drain_stderr(&mut child);
     let stdout = child
@@ -125,11 +115,9 @@ fn is_data_message(line: &str) -> bool {
             .unwrap_or(false)
 }
 
-fn spawn(invocation: &Invocation, stdin: Stdio) -> io::Result<Child> {
-    Command::new(&invocation.program)
-        .args(&invocation.args)
-        .envs(invocation.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(&invocation.cwd)
+fn spawn(invocation: &PluginProcess, stdin: Stdio) -> io::Result<Child> {
+    invocation
+        .command()
         .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -8,7 +8,10 @@
 pub mod config_file;
 pub mod config_test;
 pub mod executable;
+pub mod logging_files;
+pub mod process;
 
 pub use config_file::ConfigFile;
-pub use config_test::{Invocation, TestOutcome, test_extractor, test_loader};
+pub use config_test::{TestOutcome, test_extractor, test_loader};
 pub use executable::find_executable;
+pub use process::PluginProcess;

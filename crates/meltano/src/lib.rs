@@ -6,6 +6,7 @@
 mod commands;
 mod context;
 mod error;
+mod invocation;
 mod log_config;
 mod printer;
 mod prompt;

@@ -79,6 +79,11 @@ impl Printer {
         Ok(())
     }
 
+    /// The level in force.
+    pub fn level(&self) -> LogLevel {
+        self.threshold.get()
+    }
+
     /// Changes the level once the project's own `cli.log_level` is known.
     pub fn set_level(&self, level: LogLevel) {
         self.threshold.set(level);

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use meltano_core::settings::env_names::{
     plugin_info_vars, project_env_var, read_names, stringify_for_env, write_names,
 };
+use meltano_core::settings::expand::expand_str;
 use meltano_core::settings::extras::plugin_extras;
 use meltano_core::settings::nest::nest;
 use meltano_core::settings::project::project_settings;
@@ -365,61 +366,117 @@ pub fn plugin_config(settings: &[Resolved]) -> Value {
     Value::Object(nest(pairs))
 }
 
-/// The variables a plugin process gets for its settings, info and `env:` maps.
-pub fn plugin_env(
-    project: &Project,
-    subject: &Subject,
-    settings: &[Resolved],
-) -> Vec<(String, String)> {
-    let Subject::Plugin { plugin_type, entry } = subject else {
-        return Vec::new();
-    };
-    let mut env: Vec<(String, String)> = project
-        .dotenv()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    env.push((
-        env_vars::MELTANO_PROJECT_ROOT.to_string(),
-        project.root().display().to_string(),
-    ));
-    let namespace = subject.namespace(project).unwrap_or_default();
-    env.extend(plugin_info_vars(
-        *plugin_type,
-        &entry.name,
-        &namespace,
-        entry.variant.as_deref(),
-    ));
-    let mut groups: Vec<Vec<String>> = vec![subject.env_prefixes(project)];
-    let mut ancestor = parent(project, *plugin_type, entry);
-    while let Some(p) = ancestor {
-        groups.push(
-            Subject::Plugin {
-                plugin_type: *plugin_type,
-                entry: p,
+impl SettingsStores<'_> {
+    /// The variables a plugin process gets on top of the inherited environment, later entries
+    /// winning: Meltano's own, project `env:`, `.env`, project settings, plugin info, every
+    /// injected name of every plugin setting, then the plugin's, environment's and
+    /// environment-plugin's `env:` maps.
+    pub async fn plugin_process_env(
+        &self,
+        subject: &Subject<'_>,
+        settings: &[Resolved],
+    ) -> CliResult<Vec<(String, String)>> {
+        let project = self.project;
+        let Subject::Plugin { plugin_type, entry } = subject else {
+            return Ok(Vec::new());
+        };
+        let environment_name = self.environment.map(|e| e.name.clone()).unwrap_or_default();
+        let mut env: Vec<(String, String)> = vec![
+            (
+                env_vars::MELTANO_PROJECT_ROOT.to_string(),
+                project.root().display().to_string(),
+            ),
+            (env_vars::MELTANO_ENVIRONMENT.to_string(), environment_name),
+            (
+                env_vars::MELTANO_SYS_DIR_ROOT.to_string(),
+                project.sys_dir().root().display().to_string(),
+            ),
+            (
+                "MELTANO_USER_AGENT".to_string(),
+                format!("Meltano/{}", meltano_core::MELTANO_VERSION),
+            ),
+        ];
+        extend_expanded(&mut env, &project.manifest().manifest.env);
+        env.extend(project.dotenv().iter().map(|(k, v)| (k.clone(), v.clone())));
+        for resolved in self.resolve(Subject::Project).await? {
+            if let Some(text) = resolved
+                .value
+                .as_ref()
+                .and_then(|v| stringify_for_env(resolved.spec.kind, v))
+            {
+                env.push((project_env_var(&resolved.spec.name), text));
             }
-            .env_prefixes(project),
-        );
-        ancestor = parent(project, *plugin_type, p);
-    }
-    let group_refs: Vec<Vec<&str>> = groups
-        .iter()
-        .map(|g| g.iter().map(String::as_str).collect())
-        .collect();
-    let group_slices: Vec<&[&str]> = group_refs.iter().map(Vec::as_slice).collect();
-    for resolved in settings {
-        let Some(value) = resolved.value.as_ref() else {
-            continue;
-        };
-        let Some(text) = stringify_for_env(resolved.spec.kind, value) else {
-            continue;
-        };
-        for name in write_names(&resolved.spec, &group_slices, *plugin_type) {
-            env.push((name, text.clone()));
         }
+        let namespace = subject.namespace(project).unwrap_or_default();
+        env.extend(plugin_info_vars(
+            *plugin_type,
+            &entry.name,
+            &namespace,
+            entry.variant.as_deref(),
+        ));
+        let mut groups: Vec<Vec<String>> = vec![subject.env_prefixes(project)];
+        let mut ancestor = parent(project, *plugin_type, entry);
+        while let Some(p) = ancestor {
+            groups.push(
+                Subject::Plugin {
+                    plugin_type: *plugin_type,
+                    entry: p,
+                }
+                .env_prefixes(project),
+            );
+            ancestor = parent(project, *plugin_type, p);
+        }
+        let group_refs: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(String::as_str).collect())
+            .collect();
+        let group_slices: Vec<&[&str]> = group_refs.iter().map(Vec::as_slice).collect();
+        for resolved in settings {
+            let Some(text) = resolved
+                .value
+                .as_ref()
+                .and_then(|v| stringify_for_env(resolved.spec.kind, v))
+            else {
+                continue;
+            };
+            for name in write_names(&resolved.spec, &group_slices, *plugin_type) {
+                env.push((name, text.clone()));
+            }
+        }
+        extend_expanded(&mut env, &entry.env);
+        if let Some(environment) = self.environment {
+            extend_expanded(&mut env, &environment.env);
+            if let Some(override_entry) = environment.plugin(*plugin_type, &entry.name) {
+                extend_expanded(&mut env, &override_entry.env);
+            }
+        }
+        if std::env::var_os("PYTHONWARNINGS").is_none() {
+            env.push(("PYTHONWARNINGS".to_string(), "once".to_string()));
+        }
+        Ok(env)
     }
-    env.extend(entry.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    env
+}
+
+/// Appends an `env:` map, each value `$VAR`-expanded against what `env` holds so far and then
+/// the process environment (Meltano 4.4.1 expands plugin `env:` only against the active
+/// environment's `env:`; see docs/compatibility.md).
+fn extend_expanded(env: &mut Vec<(String, String)>, vars: &IndexMap<String, String>) {
+    for (key, raw) in vars {
+        let value = {
+            let lookup = |name: &str| {
+                env.iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| std::env::var(name).ok())
+            };
+            expand_str(raw, &lookup, false)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        };
+        env.push((key.clone(), value));
+    }
 }
 
 /// The executable of a plugin (its own, an ancestor's, else its name) and its virtualenv.

@@ -5,8 +5,10 @@ mod config;
 mod config_test;
 mod environment;
 mod init;
+mod invoke;
 mod plugin;
 mod remove;
+mod test;
 
 use std::process::ExitCode;
 
@@ -26,6 +28,8 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
             EnvironmentCommand::Remove { name } => environment::remove(ctx, &name),
         },
         Command::Init(args) => init::run(ctx, args),
+        Command::Invoke(args) => invoke::run(ctx, args),
+        Command::Test(args) => test::run(ctx, args),
         Command::Plugin(args) => match args.command {
             PluginCommand::List { format, .. } => plugin::list(ctx, format),
         },

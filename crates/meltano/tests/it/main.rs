@@ -10,6 +10,7 @@ mod database;
 mod edits;
 mod environment;
 mod init;
+mod invoke;
 mod plugin_list;
 mod project;
 mod remove;

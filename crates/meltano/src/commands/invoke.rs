@@ -1,0 +1,144 @@
+//! `meltano invoke`: run one plugin (or one of its commands) with its configuration, attached to
+//! the terminal; the plugin's exit code is ours.
+
+use std::process::ExitCode;
+
+use meltano_cli::{DumpKind, InvokeArgs};
+use meltano_core::PluginType;
+
+use crate::context::{Context, EnvironmentPolicy, block_on};
+use crate::error::{CliError, CliResult};
+use crate::invocation::{plugin_commands, prepare};
+use crate::settings::{SettingsStores, Subject, plugin_config};
+
+/// Runs the plugin, or answers `--list-commands`, `--dump` and `--print-var`.
+pub fn run(ctx: &Context, args: InvokeArgs) -> CliResult<ExitCode> {
+    let project = ctx.project(&["invoke"])?;
+    let environment_name = ctx.environment(&project, EnvironmentPolicy::DefaultUsed)?;
+    let environment = environment_name
+        .as_deref()
+        .and_then(|n| project.manifest().manifest.environment(n));
+    let plugin_type = args
+        .plugin_type
+        .as_deref()
+        .map(|t| t.parse::<PluginType>().map_err(CliError::meltano))
+        .transpose()?;
+    let (name, command) = match args.plugin.split_once(':') {
+        Some((name, command)) => (name, Some(command)),
+        None => (args.plugin.as_str(), None),
+    };
+    if args.install.install || args.install.only_install {
+        return Err(CliError::Meltano(
+            "Installing plugins is not available in this build yet; run `meltano invoke --no-install` with the \
+             plugin's executable installed (into .meltano/<type>/<name>/venv or on PATH)."
+                .to_string(),
+        ));
+    }
+    if args.containers {
+        ctx.printer
+            .warn("--containers is not supported: the plugin runs directly on this machine");
+    }
+    let level = match ctx.printer.level() {
+        meltano_cli::LogLevel::Debug => "debug",
+        meltano_cli::LogLevel::Info => "info",
+        meltano_cli::LogLevel::Warning => "warning",
+        meltano_cli::LogLevel::Error => "error",
+        meltano_cli::LogLevel::Critical | meltano_cli::LogLevel::Disabled => "critical",
+    };
+    block_on(async {
+        let db = ctx
+            .database(&project, args.db.database_uri.as_deref())
+            .await?;
+        let stores = SettingsStores {
+            project: &project,
+            environment,
+            db: &db,
+        };
+        let result = invoke(ctx, &stores, plugin_type, name, command, &args, level).await;
+        db.close().await;
+        result
+    })?
+}
+
+async fn invoke(
+    ctx: &Context,
+    stores: &SettingsStores<'_>,
+    plugin_type: Option<PluginType>,
+    name: &str,
+    command: Option<&str>,
+    args: &InvokeArgs,
+    level: &str,
+) -> CliResult<ExitCode> {
+    let Subject::Plugin { plugin_type, entry } = Subject::find(stores.project, name, plugin_type)?
+    else {
+        return Err(CliError::Meltano(format!(
+            "Plugin '{name}' is not known to Meltano."
+        )));
+    };
+    let subject = Subject::Plugin { plugin_type, entry };
+    if args.list_commands {
+        let commands = plugin_commands(stores, plugin_type, entry);
+        if commands.is_empty() {
+            ctx.printer.out(&format!(
+                "Plugin '{}' does not define any commands.",
+                entry.name
+            ));
+        }
+        let width = commands
+            .iter()
+            .map(|(n, _)| entry.name.len() + 1 + n.len())
+            .max()
+            .unwrap_or(0)
+            + 2;
+        for (command_name, command) in commands {
+            let description = match &command {
+                meltano_project::manifest::Command::Spec(spec) => {
+                    spec.description.clone().unwrap_or_default()
+                }
+                meltano_project::manifest::Command::Args(_) => String::new(),
+            };
+            let label = format!("{}:{command_name}", entry.name);
+            ctx.printer
+                .out(format!("{label:<width$}{description}").trim_end());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match args.dump {
+        Some(DumpKind::Config) => {
+            let settings = stores.resolve(subject).await?;
+            ctx.printer
+                .out(&serde_json::to_string_pretty(&plugin_config(&settings)).unwrap_or_default());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(DumpKind::Catalog) => {
+            return Err(CliError::Meltano(
+                "Catalog discovery is not available in this build yet; `--dump catalog` needs it."
+                    .to_string(),
+            ));
+        }
+        None => {}
+    }
+    let prepared = prepare(stores, subject, command, &args.plugin_args, level).await?;
+    for name in &args.print_var {
+        let value = prepared
+            .process
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| {
+                std::env::var(name)
+                    .ok()
+                    .filter(|_| !prepared.process.env_remove.contains(name))
+            });
+        ctx.printer
+            .out(&format!("{name}={}", value.as_deref().unwrap_or("None")));
+    }
+    let code = prepared
+        .process
+        .run_attached(|line| ctx.printer.info(line))
+        .map_err(CliError::meltano)?;
+    drop(prepared);
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}

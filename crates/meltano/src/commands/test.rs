@@ -1,0 +1,113 @@
+//! `meltano test`: runs the plugin commands whose names start with `test`.
+
+use std::process::ExitCode;
+
+use meltano_cli::TestArgs;
+use meltano_project::manifest::PluginEntry;
+
+use crate::context::{Context, EnvironmentPolicy, block_on};
+use crate::error::{CliError, CliResult};
+use crate::invocation::{plugin_commands, prepare};
+use crate::settings::{SettingsStores, Subject};
+
+/// Runs the selected tests and prints one line each, then a summary; exit 1 if any failed.
+pub fn run(ctx: &Context, args: TestArgs) -> CliResult<ExitCode> {
+    let project = ctx.project(&["test"])?;
+    let environment_name = ctx.environment(&project, EnvironmentPolicy::DefaultUsed)?;
+    let environment = environment_name
+        .as_deref()
+        .and_then(|n| project.manifest().manifest.environment(n));
+    if args.install.install || args.install.only_install {
+        return Err(CliError::Meltano(
+            "Installing plugins is not available in this build yet; run `meltano test --no-install`.".to_string(),
+        ));
+    }
+    block_on(async {
+        let db = ctx
+            .database(&project, args.db.database_uri.as_deref())
+            .await?;
+        let stores = SettingsStores {
+            project: &project,
+            environment,
+            db: &db,
+        };
+        let result = run_tests(ctx, &stores, &args).await;
+        db.close().await;
+        result
+    })?
+}
+
+async fn run_tests(
+    ctx: &Context,
+    stores: &SettingsStores<'_>,
+    args: &TestArgs,
+) -> CliResult<ExitCode> {
+    let manifest = &stores.project.manifest().manifest;
+    // (plugin, test command) pairs, in the order asked for.
+    let mut selected: Vec<(&PluginEntry, meltano_core::PluginType, String)> = Vec::new();
+    let tests_of = |plugin_type, entry: &PluginEntry| -> Vec<String> {
+        plugin_commands(stores, plugin_type, entry)
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| name.starts_with("test"))
+            .collect()
+    };
+    if args.all {
+        for (plugin_type, entry) in manifest.all_plugins() {
+            for test in tests_of(plugin_type, entry) {
+                selected.push((entry, plugin_type, test));
+            }
+        }
+    }
+    for spec in &args.plugin_tests {
+        let (name, test) = match spec.split_once(':') {
+            Some((name, test)) => (name, Some(test)),
+            None => (spec.as_str(), None),
+        };
+        let (plugin_type, entry) = manifest.find_plugin(name, None).ok_or_else(|| {
+            CliError::Meltano(format!("Plugin '{name}' is not known to Meltano."))
+        })?;
+        match test {
+            Some(test) => selected.push((entry, plugin_type, test.to_string())),
+            None => selected.extend(
+                tests_of(plugin_type, entry)
+                    .into_iter()
+                    .map(|t| (entry, plugin_type, t)),
+            ),
+        }
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (entry, plugin_type, test) in selected {
+        let label = format!("{}:{test}", entry.name);
+        let subject = Subject::Plugin { plugin_type, entry };
+        let prepared = prepare(stores, subject, Some(&test), &[], "info").await?;
+        let code = prepared
+            .process
+            .run_attached(|line| ctx.printer.info(line))
+            .map_err(CliError::meltano)?;
+        let verdict = if code == 0 { "success" } else { "failure" };
+        if code == 0 {
+            passed += 1
+        } else {
+            failed += 1
+        }
+        ctx.printer.out(&format!("{label:.<60} {verdict}"));
+    }
+    if passed + failed == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcome = if failed == 0 {
+        "successfully"
+    } else {
+        "with failures"
+    };
+    ctx.printer.out(&format!(
+        "{}\nTesting completed {outcome}. {passed} test(s) successful. {failed} test(s) failed.",
+        "=".repeat(80)
+    ));
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

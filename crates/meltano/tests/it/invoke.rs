@@ -1,0 +1,156 @@
+//! `meltano invoke` and `meltano test` against small shell plugins.
+
+use crate::common::TestDir;
+use crate::snapshot;
+
+const PROJECT: &str = "\
+default_environment: dev
+environments:
+- name: dev
+  env:
+    FROM_ENVIRONMENT: dev-value
+plugins:
+  extractors:
+  - name: tap-echo
+    namespace: tap_echo
+    executable: bin/echo-args
+    settings:
+    - name: token
+      kind: password
+    - name: start_date
+    config:
+      start_date: '2024-01-01'
+  utilities:
+  - name: tool
+    namespace: tool
+    executable: bin/echo-args
+    env:
+      TOOL_HOME: $MELTANO_PROJECT_ROOT/tool
+    commands:
+      hello: say hello
+      greet:
+        args: greet $GREETING
+        description: Greets
+      test-ok: exit0
+      test-bad: fail
+";
+
+/// Prints its arguments, selected variables and (for taps) its config file; `fail` exits 3.
+const SCRIPT: &str = r#"#!/bin/sh
+echo "args: $*"
+echo "env: TAP_ECHO_START_DATE=$TAP_ECHO_START_DATE MELTANO_EXTRACT_TOKEN=$MELTANO_EXTRACT_TOKEN TOOL_HOME=$TOOL_HOME FROM_ENVIRONMENT=$FROM_ENVIRONMENT"
+if [ "$1" = "--config" ]; then
+  echo "config: $(cat "$2")"
+  ls -l "$2" | cut -c1-10
+fi
+echo "to stderr" >&2
+case "$*" in *fail*) exit 3 ;; esac
+exit 0
+"#;
+
+fn project() -> TestDir {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestDir::new();
+    t.write("meltano.yml", PROJECT);
+    t.write("bin/echo-args", SCRIPT);
+    std::fs::set_permissions(
+        t.path().join("bin/echo-args"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    t
+}
+
+#[test]
+fn invoke_passes_config_env_and_arguments() {
+    let t = project();
+    let out = t
+        .meltano(&["invoke", "tap-echo", "--discover", "--some_flag"])
+        .env("TAP_ECHO_TOKEN", "s3cret")
+        .output()
+        .unwrap();
+    snapshot!("invoke_tap", out, t.path());
+    // The config file is gone afterwards.
+    let left = std::fs::read_dir(t.path().join(".meltano/run/tap-echo"))
+        .unwrap()
+        .flatten();
+    assert!(
+        left.filter(|e| e.file_name().to_string_lossy().ends_with(".config.json"))
+            .count()
+            == 0
+    );
+}
+
+#[test]
+fn invoke_commands_and_exit_codes() {
+    let t = project();
+    let out = t
+        .meltano(&["invoke", "tool:greet", "extra"])
+        .env("GREETING", "world")
+        .output()
+        .unwrap();
+    snapshot!("invoke_command", out, t.path());
+    snapshot!(
+        "invoke_command_unset_variable",
+        t.run(&["invoke", "tool:greet"]),
+        t.path()
+    );
+    snapshot!(
+        "invoke_unknown_command",
+        t.run(&["invoke", "tool:nope"]),
+        t.path()
+    );
+    let failed = t.run(&["invoke", "tool", "fail"]);
+    assert_eq!(failed.status.code(), Some(3));
+    snapshot!(
+        "invoke_list_commands",
+        t.run(&["invoke", "--list-commands", "tool"]),
+        t.path()
+    );
+}
+
+#[test]
+fn invoke_print_var_and_dump_config() {
+    let t = project();
+    let out = t.run(&[
+        "invoke",
+        "--print-var",
+        "TAP_ECHO_START_DATE",
+        "--print-var",
+        "NOT_SET_ANYWHERE",
+        "tap-echo",
+        "--about",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("TAP_ECHO_START_DATE=2024-01-01\nNOT_SET_ANYWHERE=None\n"),
+        "{stdout}"
+    );
+    let dump = t.run(&["invoke", "--dump", "config", "tap-echo"]);
+    assert_eq!(
+        String::from_utf8_lossy(&dump.stdout),
+        "{\n  \"start_date\": \"2024-01-01\"\n}\n"
+    );
+}
+
+#[test]
+fn invoke_of_a_missing_executable() {
+    let t = project();
+    std::fs::remove_file(t.path().join("bin/echo-args")).unwrap();
+    snapshot!(
+        "invoke_missing_executable",
+        t.run(&["invoke", "tap-echo"]),
+        t.path()
+    );
+}
+
+#[test]
+fn test_runs_test_commands() {
+    let t = project();
+    let out = t.run(&["test", "tool:test-ok"]);
+    assert_eq!(out.status.code(), Some(0));
+    snapshot!("test_all", t.run(&["test", "--all"]), t.path());
+    let nothing = t.run(&["test"]);
+    assert_eq!(nothing.status.code(), Some(0));
+    assert!(nothing.stdout.is_empty());
+}
