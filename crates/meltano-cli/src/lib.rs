@@ -129,6 +129,9 @@ pub enum Command {
     /// Create a new Meltano project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano init [OPTIONS] [PROJECT_DIRECTORY]")]
     Init(InitArgs),
+    /// Install project dependencies.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano install [OPTIONS] [PLUGIN]...")]
+    Install(InstallCommandArgs),
     /// Invoke a plugin.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -158,6 +161,7 @@ impl Command {
             Command::Config(_) => "config",
             Command::Environment(_) => "environment",
             Command::Init(_) => "init",
+            Command::Install(_) => "install",
             Command::Invoke(_) => "invoke",
             Command::Test(_) => "test",
             Command::Plugin(_) => "plugin",
@@ -503,6 +507,44 @@ pub struct InstallArgs {
     /// Only install the subject plugin(s).
     #[arg(long)]
     pub only_install: bool,
+}
+
+/// Install all the dependencies of your project based on the meltano.yml file.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#install
+#[derive(Debug, Args)]
+pub struct InstallCommandArgs {
+    /// Only these plugins (default: all of them).
+    #[arg(value_name = "PLUGIN")]
+    pub plugins: Vec<String>,
+
+    /// Only plugins of this type.
+    #[arg(long, value_parser = PLUGIN_TYPES)]
+    pub plugin_type: Option<String>,
+
+    /// Completely reinstall a plugin rather than simply upgrading if necessary.
+    #[arg(long)]
+    pub clean: bool,
+
+    /// Limit the number of plugins to install in parallel. Defaults to the number of cores.
+    #[arg(
+        short = 'p',
+        long,
+        value_name = "INTEGER",
+        allow_negative_numbers = true
+    )]
+    pub parallelism: Option<i64>,
+
+    /// Ignore the required Python version declared by the plugins.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Install all plugins from the given schedule.
+    #[arg(short = 's', long, value_name = "TEXT")]
+    pub schedule: Option<String>,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Invoke a plugin's executable with specified arguments.

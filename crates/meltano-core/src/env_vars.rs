@@ -43,3 +43,6 @@ pub fn truthy(value: &str) -> bool {
         "true" | "1" | "yes" | "on" | "t" | "y"
     )
 }
+
+/// Truthy: a `$VAR` that is not set is an error instead of an empty string.
+pub const MELTANO_FF_STRICT_ENV_VAR_MODE: &str = "MELTANO_FF_STRICT_ENV_VAR_MODE";

@@ -2,7 +2,9 @@
 //!
 //! The file is parsed into a concrete syntax tree (yaml-edit) and changed in place, so everything a
 //! command does not touch — comments, blank lines, key order, quoting, flow style — is written back
-//! exactly as the user wrote it. Writes are atomic and serialised by `.meltano/run/meltano.yml.lock`.
+//! exactly as the user wrote it. Writes are atomic; an editor opened with
+//! [`ProjectFileMut::open_locked`] holds an exclusive lock on `.meltano/run/meltano.yml.lock` from
+//! read to drop, so another process's read-modify-write cannot interleave and lose an edit.
 
 use std::fs;
 use std::io;
@@ -13,6 +15,7 @@ use meltano_core::PluginType;
 use serde_json::Value;
 use yaml_edit::{Document, Mapping, Sequence};
 
+use crate::SysDir;
 use crate::atomic::write_atomic;
 
 /// Why a project file could not be edited.
@@ -22,6 +25,8 @@ pub enum EditError {
     Read { path: PathBuf, source: io::Error },
     #[error("could not write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    #[error("could not lock {path}: {source}")]
+    Lock { path: PathBuf, source: io::Error },
     #[error("{path} is not valid YAML: {message}")]
     Parse { path: PathBuf, message: String },
     #[error(
@@ -38,11 +43,27 @@ pub enum EditError {
 pub struct ProjectFileMut {
     path: PathBuf,
     doc: Document,
+    /// Held from open until drop when opened with [`ProjectFileMut::open_locked`].
+    _lock: Option<ProjectFileLock>,
 }
 
 impl ProjectFileMut {
     /// Parses the file; a file that is empty or only comments starts as an empty mapping.
     pub fn open(path: &Path) -> Result<ProjectFileMut, EditError> {
+        ProjectFileMut::read(path, None)
+    }
+
+    /// Like [`ProjectFileMut::open`], holding the lock at `lock_path` (see
+    /// [`ProjectFileLock::path`]) from before the read until the editor is dropped.
+    pub fn open_locked(path: &Path, lock_path: &Path) -> Result<ProjectFileMut, EditError> {
+        let lock = ProjectFileLock::acquire(lock_path).map_err(|source| EditError::Lock {
+            path: lock_path.to_path_buf(),
+            source,
+        })?;
+        ProjectFileMut::read(path, Some(lock))
+    }
+
+    fn read(path: &Path, lock: Option<ProjectFileLock>) -> Result<ProjectFileMut, EditError> {
         let text = fs::read_to_string(path).map_err(|source| EditError::Read {
             path: path.to_path_buf(),
             source,
@@ -62,6 +83,7 @@ impl ProjectFileMut {
         let file = ProjectFileMut {
             path: path.to_path_buf(),
             doc,
+            _lock: lock,
         };
         file.root()?;
         Ok(file)
@@ -331,6 +353,43 @@ impl ProjectFileMut {
     }
 }
 
+/// An exclusive advisory lock on the project files, released on drop.
+///
+/// Advisory: it only keeps out writers that take it too, as every meltano-rs editor should.
+#[derive(Debug)]
+pub struct ProjectFileLock {
+    file: fs::File,
+}
+
+impl ProjectFileLock {
+    /// `<sys_dir>/run/meltano.yml.lock`, the file Meltano creates for this lock.
+    pub fn path(sys_dir: &SysDir) -> PathBuf {
+        sys_dir.run_dir().join("meltano.yml.lock")
+    }
+
+    /// Blocks until the lock at `path` is ours; creates the file (and its directory) if missing.
+    pub fn acquire(path: &Path) -> io::Result<ProjectFileLock> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        file.lock()?;
+        Ok(ProjectFileLock { file })
+    }
+}
+
+impl Drop for ProjectFileLock {
+    fn drop(&mut self) {
+        // Closing the file would release it too; unlocking first makes the intent explicit.
+        let _ = self.file.unlock();
+    }
+}
+
 /// Whether a node is an empty value (`key:` or `key: null`).
 fn is_null(node: &yaml_edit::YamlNode) -> bool {
     node.as_scalar()
@@ -489,5 +548,36 @@ fn number(n: &serde_json::Number) -> yaml_edit::YamlValue {
         (Some(i), _) => yaml_edit::YamlValue::from(i),
         (None, Some(f)) => yaml_edit::YamlValue::from(f),
         _ => yaml_edit::YamlValue::from(n.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locked_editors_do_not_lose_each_others_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("meltano.yml");
+        fs::write(&manifest, "version: 1\nenvironments:\n- name: dev\n").unwrap();
+        let lock = dir.path().join(".meltano/run/meltano.yml.lock");
+        let start = std::sync::Barrier::new(2);
+        std::thread::scope(|scope| {
+            for name in ["staging", "prod"] {
+                let (manifest, lock, start) = (&manifest, &lock, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    let mut file = ProjectFileMut::open_locked(manifest, lock).unwrap();
+                    file.add_environment(name).unwrap();
+                    // Widen the read-modify-write window so an unlocked editor would interleave.
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    file.save().unwrap();
+                });
+            }
+        });
+        let text = fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains("name: staging"), "{text}");
+        assert!(text.contains("name: prod"), "{text}");
+        assert!(lock.exists());
     }
 }

@@ -41,6 +41,7 @@ pub struct Project {
     sys_dir: SysDir,
     manifest: LoadedManifest,
     dotenv: IndexMap<String, String>,
+    dotenv_warnings: Vec<String>,
     dotenv_path: PathBuf,
 }
 
@@ -50,7 +51,10 @@ impl Project {
     pub fn activate(root: &Path, env_file: Option<&Path>) -> Result<Project, ActivationError> {
         let manifest = manifest::load(root)?;
         let env_path = root.join(env_file.unwrap_or(Path::new(".env")));
-        let dotenv = dotenv::read(&env_path)?;
+        let dotenv::DotenvFile {
+            vars: dotenv,
+            warnings: dotenv_warnings,
+        } = dotenv::read_with_warnings(&env_path)?;
         let lookup = |name: &str| {
             std::env::var(name)
                 .ok()
@@ -62,6 +66,7 @@ impl Project {
             sys_dir,
             manifest,
             dotenv,
+            dotenv_warnings,
             dotenv_path: env_path,
         };
         project.check_requirement()?;
@@ -110,6 +115,12 @@ impl Project {
         self.root.join(PROJECT_FILE)
     }
 
+    /// Opens a project file for editing, holding the project's edit lock until the editor is
+    /// dropped so concurrent commands cannot overwrite each other's changes.
+    pub fn edit(&self, path: &Path) -> Result<crate::ProjectFileMut, crate::edit::EditError> {
+        crate::ProjectFileMut::open_locked(path, &crate::edit::ProjectFileLock::path(&self.sys_dir))
+    }
+
     /// The system directory.
     pub fn sys_dir(&self) -> &SysDir {
         &self.sys_dir
@@ -123,6 +134,11 @@ impl Project {
     /// The variables of `.env` (or `--env-file`).
     pub fn dotenv(&self) -> &IndexMap<String, String> {
         &self.dotenv
+    }
+
+    /// A warning per `.env` statement skipped as unparsable, for the CLI to log.
+    pub fn dotenv_warnings(&self) -> &[String] {
+        &self.dotenv_warnings
     }
 
     /// Where `.env` (or `--env-file`) lives; writes of the `dotenv` store go here.

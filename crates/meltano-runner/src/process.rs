@@ -5,6 +5,8 @@ use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// A plugin process to start.
 #[derive(Debug, Clone)]
@@ -32,7 +34,16 @@ impl PluginProcess {
 
     /// Runs with stdin and stdout inherited; each stderr line goes to `on_stderr`. Returns the exit
     /// code (128 + signal number when the plugin was killed by a signal, as a shell reports it).
+    ///
+    /// While the plugin runs, Ctrl-C (which the terminal also sends to the plugin) does not stop
+    /// Meltano, and SIGTERM is passed on to the plugin, so Meltano outlives it and cleans up
+    /// after it (its config file holds secrets).
     pub fn run_attached(&self, mut on_stderr: impl FnMut(&str)) -> io::Result<i32> {
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ])?;
+        let signals_handle = signals.handle();
         let mut child = self
             .command()
             .stdin(Stdio::inherit())
@@ -45,19 +56,54 @@ impl PluginProcess {
                     format!("could not start {}: {e}", self.program.display()),
                 )
             })?;
-        if let Some(stderr) = child.stderr.take() {
-            for line in BufReader::new(stderr).lines() {
-                match line {
-                    Ok(line) => on_stderr(&line),
-                    Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                        on_stderr("<non-UTF-8 output>")
-                    }
-                    Err(_) => break,
+        let child_pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+        let forwarder = std::thread::spawn(move || {
+            for signal in signals.forever() {
+                if signal == signal_hook::consts::SIGTERM {
+                    let _ = nix::sys::signal::kill(child_pid, nix::sys::signal::Signal::SIGTERM);
                 }
             }
+        });
+        // Lines arrive through a channel so that a grandchild still holding stderr open after the
+        // plugin exits (a backgrounded `sleep`, say) cannot keep Meltano waiting.
+        let (lines_tx, lines) = mpsc::channel::<String>();
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                            "<non-UTF-8 output>".to_string()
+                        }
+                        Err(_) => break,
+                    };
+                    if lines_tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        let status = child.wait()?;
-        Ok(exit_code(status))
+        let status = loop {
+            match lines.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => on_stderr(&line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break child.wait(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+        };
+        // What the plugin wrote just before exiting is still in the pipe.
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            on_stderr(&line);
+        }
+        signals_handle.close();
+        let _ = forwarder.join();
+        Ok(exit_code(status?))
     }
 }
 

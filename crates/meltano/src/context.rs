@@ -79,6 +79,9 @@ impl Context {
                 self.printer.set_level(level);
             }
         }
+        for warning in project.dotenv_warnings() {
+            self.printer.warn(warning);
+        }
         self.printer.debug(&format!(
             "Activated project at {}",
             project.root().display()

@@ -6,6 +6,7 @@
 mod commands;
 mod context;
 mod error;
+mod installer;
 mod invocation;
 mod log_config;
 mod printer;

@@ -3,10 +3,11 @@
 //! Log lines follow Meltano's console formats (`colored`, `uncolored`, `json`, `key-value`,
 //! `plain`) so that people and log shippers reading them see what they saw before.
 
-use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use meltano_cli::{LogFormat, LogLevel};
 use meltano_core::env_vars;
@@ -43,12 +44,13 @@ impl Level {
 /// Where output goes and how log lines look.
 #[derive(Debug)]
 pub struct Printer {
-    threshold: Cell<LogLevel>,
+    /// The `LogLevel` in force, as its index (atomic so installs can log from worker threads).
+    threshold: AtomicU8,
     format: LogFormat,
     colour: bool,
     local_time: bool,
     /// Log lines go here instead of stderr when a logging configuration names a file.
-    log_file: Option<RefCell<File>>,
+    log_file: Option<Mutex<File>>,
 }
 
 impl Printer {
@@ -60,7 +62,7 @@ impl Printer {
             format == LogFormat::Colored && !disabled && (forced || io::stderr().is_terminal());
         let local_time = std::env::var_os(env_vars::NO_UTC).is_some();
         Printer {
-            threshold: Cell::new(level),
+            threshold: AtomicU8::new(level as u8),
             format,
             colour,
             local_time,
@@ -74,19 +76,30 @@ impl Printer {
             .create(true)
             .append(true)
             .open(path)?;
-        self.log_file = Some(RefCell::new(file));
+        self.log_file = Some(Mutex::new(file));
         self.colour = false;
         Ok(())
     }
 
     /// The level in force.
     pub fn level(&self) -> LogLevel {
-        self.threshold.get()
+        const LEVELS: [LogLevel; 6] = [
+            LogLevel::Debug,
+            LogLevel::Info,
+            LogLevel::Warning,
+            LogLevel::Error,
+            LogLevel::Critical,
+            LogLevel::Disabled,
+        ];
+        LEVELS
+            .get(usize::from(self.threshold.load(Ordering::Relaxed)))
+            .copied()
+            .unwrap_or(LogLevel::Info)
     }
 
     /// Changes the level once the project's own `cli.log_level` is known.
     pub fn set_level(&self, level: LogLevel) {
-        self.threshold.set(level);
+        self.threshold.store(level as u8, Ordering::Relaxed);
     }
 
     /// Writes a line of command output to stdout.
@@ -132,7 +145,9 @@ impl Printer {
         let line = self.format_line(level, event);
         match &self.log_file {
             Some(file) => {
-                let _ = writeln!(file.borrow_mut(), "{line}");
+                if let Ok(mut file) = file.lock() {
+                    let _ = writeln!(file, "{line}");
+                }
             }
             None => {
                 let _ = writeln!(io::stderr().lock(), "{line}");
@@ -141,7 +156,7 @@ impl Printer {
     }
 
     fn enabled(&self, level: Level) -> bool {
-        let threshold = match self.threshold.get() {
+        let threshold = match self.level() {
             LogLevel::Debug => Level::Debug,
             LogLevel::Info => Level::Info,
             LogLevel::Warning => Level::Warning,

@@ -42,12 +42,15 @@ impl<'a> Subject<'a> {
         if name == "meltano" {
             return Ok(Subject::Project);
         }
-        project
+        let (plugin_type, entry) = project
             .manifest()
             .manifest
             .find_plugin(name, plugin_type)
-            .map(|(plugin_type, entry)| Subject::Plugin { plugin_type, entry })
-            .ok_or_else(|| CliError::Meltano(format!("Plugin '{name}' is not known to Meltano.")))
+            .ok_or_else(|| {
+                CliError::Meltano(format!("Plugin '{name}' is not known to Meltano."))
+            })?;
+        ancestors(project, plugin_type, entry)?;
+        Ok(Subject::Plugin { plugin_type, entry })
     }
 
     /// How messages name it: `Meltano`, or `Extractor 'tap-x'`.
@@ -121,6 +124,30 @@ fn parent<'a>(
         .map(|(_, p)| p)
 }
 
+/// The project plugins `entry` inherits from, nearest first; an inheritance cycle is an error.
+pub fn ancestors<'a>(
+    project: &'a Project,
+    plugin_type: PluginType,
+    entry: &'a PluginEntry,
+) -> CliResult<Vec<&'a PluginEntry>> {
+    let mut chain: Vec<&PluginEntry> = Vec::new();
+    let mut current = entry;
+    while let Some(p) = parent(project, plugin_type, current) {
+        if p.name == entry.name || chain.iter().any(|c| c.name == p.name) {
+            return Err(CliError::Meltano(format!(
+                "{} '{}' cannot inherit from '{}', which itself inherits from '{}'. Remove one of the `inherit_from` keys.",
+                capitalize(plugin_type.descriptor()),
+                current.name,
+                p.name,
+                current.name
+            )));
+        }
+        chain.push(p);
+        current = p;
+    }
+    Ok(chain)
+}
+
 /// The stores of one project, for one command.
 pub struct SettingsStores<'a> {
     pub project: &'a Project,
@@ -132,6 +159,9 @@ pub struct SettingsStores<'a> {
 impl SettingsStores<'_> {
     /// Every setting of `subject`, resolved.
     pub async fn resolve(&self, subject: Subject<'_>) -> CliResult<Vec<Resolved>> {
+        if let Subject::Plugin { plugin_type, entry } = subject {
+            ancestors(self.project, plugin_type, entry)?;
+        }
         let inherited = match subject {
             Subject::Plugin { plugin_type, entry } => {
                 match parent(self.project, plugin_type, entry) {
@@ -154,14 +184,7 @@ impl SettingsStores<'_> {
         let specs = self.specs(&subject);
         let manifest = self.manifest_values(&subject);
         let environment = self.environment_values(&subject);
-        let prefixes = self.project_prefixes(&subject);
-        let env_names = |spec: &SettingSpec| match subject {
-            Subject::Project => spec.names().map(project_env_var).collect(),
-            Subject::Plugin { .. } => {
-                let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
-                read_names(&refs, spec)
-            }
-        };
+        let env_names = |spec: &SettingSpec| self.env_names(&subject, spec);
         let expansion_vars = self.expansion_vars(&subject);
         let expansion = |name: &str| {
             expansion_vars
@@ -172,10 +195,7 @@ impl SettingsStores<'_> {
         };
         let process_env = |name: &str| std::env::var(name).ok();
         let overrides = Map::new();
-        let strict = self
-            .project
-            .env_var("MELTANO_FF_STRICT_ENV_VAR_MODE")
-            .is_some_and(|v| env_vars::truthy(&v));
+        let strict = self.strict_env_var_mode();
         let layers = Layers {
             specs,
             env_names: &env_names,
@@ -194,8 +214,58 @@ impl SettingsStores<'_> {
         layers.resolve().map_err(CliError::meltano)
     }
 
-    fn project_prefixes(&self, subject: &Subject) -> Vec<String> {
-        subject.env_prefixes(self.project)
+    /// `ff.strict_env_var_mode` from the environment, `.env` or meltano.yml: an unset `$VAR` is an error.
+    fn strict_env_var_mode(&self) -> bool {
+        match self
+            .project
+            .env_var(env_vars::MELTANO_FF_STRICT_ENV_VAR_MODE)
+        {
+            Some(value) => env_vars::truthy(&value),
+            None => self
+                .project
+                .manifest()
+                .manifest
+                .ff
+                .as_ref()
+                .and_then(|ff| ff.strict_env_var_mode)
+                .unwrap_or(false),
+        }
+    }
+
+    /// The variables `spec`'s value is injected into a plugin process under: its `env`, its own
+    /// and its ancestors' prefixes, then `MELTANO_<VERB>_<NAME>`.
+    pub fn write_env_names(&self, subject: &Subject, spec: &SettingSpec) -> Vec<String> {
+        let Subject::Plugin { plugin_type, entry } = subject else {
+            return spec.names().take(1).map(project_env_var).collect();
+        };
+        let mut groups: Vec<Vec<String>> = vec![subject.env_prefixes(self.project)];
+        for ancestor in ancestors(self.project, *plugin_type, entry).unwrap_or_default() {
+            groups.push(
+                Subject::Plugin {
+                    plugin_type: *plugin_type,
+                    entry: ancestor,
+                }
+                .env_prefixes(self.project),
+            );
+        }
+        let group_refs: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(String::as_str).collect())
+            .collect();
+        let group_slices: Vec<&[&str]> = group_refs.iter().map(Vec::as_slice).collect();
+        write_names(spec, &group_slices, *plugin_type)
+    }
+
+    /// The variables that may set `spec` for `subject`, in lookup order (nothing is resolved).
+    pub fn env_names(&self, subject: &Subject, spec: &SettingSpec) -> Vec<String> {
+        match subject {
+            Subject::Project => spec.names().map(project_env_var).collect(),
+            Subject::Plugin { .. } => {
+                let prefixes = subject.env_prefixes(self.project);
+                let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+                read_names(&refs, spec)
+            }
+        }
     }
 
     /// Definitions: the project's own list, or the plugin's settings (its ancestors' after its
@@ -414,23 +484,6 @@ impl SettingsStores<'_> {
             &namespace,
             entry.variant.as_deref(),
         ));
-        let mut groups: Vec<Vec<String>> = vec![subject.env_prefixes(project)];
-        let mut ancestor = parent(project, *plugin_type, entry);
-        while let Some(p) = ancestor {
-            groups.push(
-                Subject::Plugin {
-                    plugin_type: *plugin_type,
-                    entry: p,
-                }
-                .env_prefixes(project),
-            );
-            ancestor = parent(project, *plugin_type, p);
-        }
-        let group_refs: Vec<Vec<&str>> = groups
-            .iter()
-            .map(|g| g.iter().map(String::as_str).collect())
-            .collect();
-        let group_slices: Vec<&[&str]> = group_refs.iter().map(Vec::as_slice).collect();
         for resolved in settings {
             let Some(text) = resolved
                 .value
@@ -439,7 +492,7 @@ impl SettingsStores<'_> {
             else {
                 continue;
             };
-            for name in write_names(&resolved.spec, &group_slices, *plugin_type) {
+            for name in self.write_env_names(subject, &resolved.spec) {
                 env.push((name, text.clone()));
             }
         }
@@ -485,28 +538,33 @@ pub fn plugin_program(
     plugin_type: PluginType,
     entry: &PluginEntry,
 ) -> (String, std::path::PathBuf) {
-    let mut executable = None;
-    let mut dir_name = entry.name.clone();
-    let mut current = Some(entry);
-    while let Some(plugin) = current {
-        if executable.is_none() {
-            executable = plugin.executable.clone();
-        }
-        let next = parent(project, plugin_type, plugin);
-        // An inheriting plugin without its own pip_url shares its parent's virtualenv.
-        if let Some(p) = next
-            && plugin.pip_url.is_none()
-            && dir_name == plugin.name
-        {
-            dir_name = p.name.clone();
-        }
-        current = next;
+    let mut executable = entry.executable.clone();
+    let mut ancestor = parent(project, plugin_type, entry);
+    while executable.is_none()
+        && let Some(p) = ancestor
+    {
+        executable = p.executable.clone();
+        ancestor = parent(project, plugin_type, p);
     }
     let venv = project
         .sys_dir()
-        .plugin_dir(plugin_type, &dir_name)
+        .plugin_dir(plugin_type, &plugin_dir_name(project, plugin_type, entry))
         .join("venv");
     (executable.unwrap_or_else(|| entry.name.clone()), venv)
+}
+
+/// The directory under `.meltano/<type>/` holding a plugin's virtualenv: its own name, unless it
+/// inherits without a `pip_url` of its own and so shares its parent's.
+pub fn plugin_dir_name(project: &Project, plugin_type: PluginType, entry: &PluginEntry) -> String {
+    let mut current = entry;
+    // Bounded: an inheritance cycle must not hang the command.
+    for _ in 0..32 {
+        match parent(project, plugin_type, current) {
+            Some(p) if current.pip_url.is_none() => current = p,
+            _ => break,
+        }
+    }
+    current.name.clone()
 }
 
 /// A definition from meltano.yml as the resolver sees it.

@@ -55,7 +55,14 @@ pub fn from_clap(error: clap::Error, args: &[String]) -> Result<String, CliError
         ErrorKind::UnknownArgument => {
             let arg = context(ContextKind::InvalidArg);
             if arg.starts_with('-') {
-                format!("No such option: {arg}")
+                let option = arg.split('=').next().unwrap_or(&arg);
+                match error.get(ContextKind::SuggestedArg) {
+                    Some(ContextValue::String(suggestion)) => {
+                        let suggestion = suggestion.split_whitespace().next().unwrap_or(suggestion);
+                        format!("No such option '{option}'. Did you mean '{suggestion}'?")
+                    }
+                    _ => format!("No such option '{option}'."),
+                }
             } else {
                 format!("Got unexpected extra argument ({arg})")
             }
@@ -68,7 +75,7 @@ pub fn from_clap(error: clap::Error, args: &[String]) -> Result<String, CliError
                 Some(ContextValue::Strings(v)) => v.iter().map(|s| format!("'{s}'")).collect(),
                 _ => Vec::new(),
             };
-            if valid.is_empty() {
+            if valid.is_empty() || value.is_empty() {
                 format!("Option '{option}' requires an argument.")
             } else {
                 format!(

@@ -17,7 +17,7 @@ pub fn split_name(name: &str) -> Vec<String> {
 }
 
 /// Segments as meltano.yml keys spell them (escapes kept).
-fn split_raw(name: &str) -> Vec<&str> {
+pub fn split_raw(name: &str) -> Vec<&str> {
     let mut segments = Vec::new();
     let mut start = 0;
     let bytes = name.as_bytes();

@@ -86,11 +86,13 @@ pub enum ResolveError {
     Conflict(Vec<String>),
     #[error("Setting value set via multiple environment variables: {0:?}")]
     Duplicate(Vec<String>),
-    #[error("{setting}: {source}")]
+    #[error("Setting '{setting}' {origin} cannot be used: {source}. Fix the value or unset it.")]
     Cast {
         setting: String,
+        /// Where the bad value is, e.g. "from the TAP_X_PORT variable in `.env`".
+        origin: String,
         #[source]
-        source: super::cast::CastError,
+        source: Box<super::cast::CastError>,
     },
     #[error(transparent)]
     Expand(#[from] ExpandError),
@@ -154,18 +156,16 @@ impl Layers<'_> {
         Ok(resolved)
     }
 
-    /// An object setting left at its default (or inherited) value takes `name.key` entries
-    /// written in meltano.yml (root, then the active environment) over that value.
+    /// An object setting left at its default (or inherited) value is built instead from
+    /// `name.key` entries written in meltano.yml (root, then the active environment).
     fn assemble_object(
         &self,
         spec: &SettingSpec,
         resolved: &mut Resolved,
     ) -> Result<(), ResolveError> {
         let prefix = format!("{}.", spec.name);
-        let mut object = match &resolved.value {
-            Some(Value::Object(map)) => map.clone(),
-            _ => Map::new(),
-        };
+        // As in Meltano, the dotted keys replace the default rather than merging into it.
+        let mut object = Map::new();
         let mut source = None;
         for (map, map_source) in [
             (Some(self.manifest), Source::MeltanoYml),
@@ -203,18 +203,14 @@ impl Layers<'_> {
             return Ok(found(value.clone(), Source::Override, None));
         }
         if let Some((var, raw)) = env_lookup(&env_names, |name| (self.process_env)(name))? {
-            let value = cast(spec, &raw).map_err(|source| ResolveError::Cast {
-                setting: spec.name.clone(),
-                source,
-            })?;
-            return Ok(found(value, Source::Env(var), None));
+            let source = Source::Env(var);
+            let value = cast(spec, &raw).map_err(|e| cast_error(spec, &source, e))?;
+            return Ok(found(value, source, None));
         }
         if let Some((var, raw)) = env_lookup(&env_names, |name| self.dotenv.get(name).cloned())? {
-            let value = cast(spec, &raw).map_err(|source| ResolveError::Cast {
-                setting: spec.name.clone(),
-                source,
-            })?;
-            return Ok(found(value, Source::Dotenv(var), None));
+            let source = Source::Dotenv(var);
+            let value = cast(spec, &raw).map_err(|e| cast_error(spec, &source, e))?;
+            return Ok(found(value, source, None));
         }
         for (map, source) in [
             (self.environment, Source::Environment),
@@ -269,6 +265,14 @@ impl Layers<'_> {
         }
         let value = expand_value(raw, self.expansion, self.strict)?;
         Ok((!value.is_null()).then_some(value))
+    }
+}
+
+fn cast_error(spec: &SettingSpec, source: &Source, error: super::cast::CastError) -> ResolveError {
+    ResolveError::Cast {
+        setting: spec.name.clone(),
+        origin: source.describe(),
+        source: Box::new(error),
     }
 }
 
@@ -499,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn object_settings_take_dotted_keys_over_their_default() {
+    fn object_settings_are_built_from_dotted_keys() {
         let mut f = Fixture::new();
         f.manifest = object(json!({"options.retries": 3, "options.backoff.max": 10}));
         let settings = f.resolve(

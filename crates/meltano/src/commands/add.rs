@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use meltano_cli::AddArgs;
 use meltano_core::PluginType;
-use meltano_project::{Project, ProjectFileMut};
+use meltano_project::Project;
 use serde_json::{Map, Value};
 
 use crate::context::Context;
@@ -48,6 +48,8 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
         .as_deref()
         .map(|t| t.parse::<PluginType>().map_err(CliError::meltano))
         .transpose()?;
+    // Plugins this command already added: the manifest read at start-up does not list them.
+    let mut added: Vec<(PluginType, String)> = Vec::new();
     for requested in &args.plugins {
         // `add <base> --as <name>` is `add <name> --inherit-from <base>`.
         let (name, inherit_from) = match &args.as_name {
@@ -56,17 +58,25 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
         };
         let plugin_type = explicit_type.unwrap_or_else(|| PluginType::infer_from_name(&name));
         let descriptor = plugin_type.descriptor();
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+            return Err(CliError::Meltano(format!(
+                "'{name}' is not a valid plugin name: names may not contain '/' or be '.' or '..'."
+            )));
+        }
         if name.contains(':') {
             return Err(CliError::Meltano(format!(
                 "Plugin name '{name}' may not contain ':'. Choose a name without it."
             )));
         }
-        if project
-            .manifest()
-            .manifest
-            .find_plugin(&name, Some(plugin_type))
-            .is_some()
-        {
+        let exists = |name: &str| {
+            added.iter().any(|(t, n)| *t == plugin_type && n == name)
+                || project
+                    .manifest()
+                    .manifest
+                    .find_plugin(name, Some(plugin_type))
+                    .is_some()
+        };
+        if exists(&name) {
             report_existing(ctx, plugin_type, &name);
             continue;
         }
@@ -94,13 +104,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
             .and_then(Value::as_str)
             .unwrap_or(&name)
             .to_string();
-        if added_name != name
-            && project
-                .manifest()
-                .manifest
-                .find_plugin(&added_name, Some(plugin_type))
-                .is_some()
-        {
+        if added_name != name && exists(&added_name) {
             report_existing(ctx, plugin_type, &added_name);
             continue;
         }
@@ -109,13 +113,16 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
             entry.insert("python".into(), Value::String(python.clone()));
         }
         let entry = ordered(entry);
-        let mut file = ProjectFileMut::open(&project.manifest_path()).map_err(CliError::meltano)?;
+        let mut file = project
+            .edit(&project.manifest_path())
+            .map_err(CliError::meltano)?;
         file.add_plugin(plugin_type, &entry)
             .map_err(CliError::meltano)?;
         file.save().map_err(CliError::meltano)?;
         ctx.printer.out(&format!(
             "Added {descriptor} '{added_name}' to your project"
         ));
+        added.push((plugin_type, added_name));
         for line in details {
             ctx.printer.out(&line);
         }

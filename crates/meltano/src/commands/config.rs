@@ -8,11 +8,11 @@ use meltano_core::PluginType;
 use meltano_core::pickle;
 use meltano_core::settings::cast::cast;
 use meltano_core::settings::env_names::stringify_for_env;
-use meltano_core::settings::nest::{nest, split_name};
+use meltano_core::settings::nest::{nest, split_raw};
 use meltano_core::settings::repr::py_repr;
 use meltano_core::settings::{Resolved, SettingSpec, Source};
 use meltano_project::manifest::Environment;
-use meltano_project::{Project, ProjectFileMut, dotenv};
+use meltano_project::{Project, dotenv};
 use serde_json::{Map, Value};
 
 use crate::context::{Context, EnvironmentPolicy, block_on};
@@ -98,7 +98,7 @@ async fn dispatch(
         } => {
             let subject = Subject::find(stores.project, &plugin_name, plugin_type)?;
             let settings = stores.resolve(subject).await?;
-            print(ctx, subject, &settings, format, extras, safe);
+            print(ctx, stores, subject, &settings, format, extras, safe);
         }
         ConfigCommand::Set {
             args,
@@ -240,7 +240,9 @@ fn list(
                             .to_string(),
                     );
                     for (i, group) in many.iter().enumerate() {
-                        out.push(format!("  Group {}: {}", i + 1, group.join(", ")));
+                        let mut names = group.clone();
+                        names.sort();
+                        out.push(format!("  Group {}: {}", i + 1, names.join(", ")));
                     }
                     out.push(String::new());
                 }
@@ -342,7 +344,9 @@ fn list(
     while out.last().is_some_and(String::is_empty) {
         out.pop();
     }
-    ctx.printer.out(&out.join("\n"));
+    if !out.is_empty() {
+        ctx.printer.out(&out.join("\n"));
+    }
 }
 
 fn subject_kind(subject: &Subject) -> &'static str {
@@ -355,6 +359,7 @@ fn subject_kind(subject: &Subject) -> &'static str {
 /// `config print`: the configuration as a plugin receives it (JSON) or as variables (`env`).
 fn print(
     ctx: &Context,
+    stores: &SettingsStores<'_>,
     subject: Subject,
     settings: &[Resolved],
     format: PrintFormat,
@@ -400,21 +405,7 @@ fn print(
                 let Some(text) = stringify_for_env(resolved.spec.kind, &value) else {
                     continue;
                 };
-                let names = match subject {
-                    Subject::Project => resolved.env_names.clone(),
-                    Subject::Plugin { plugin_type, .. } => {
-                        let mut names = resolved.env_names.clone();
-                        names.insert(0, resolved.spec.env.clone().unwrap_or_default());
-                        names.retain(|n| !n.is_empty());
-                        let verb = meltano_core::settings::env_names::to_env_var(
-                            &format!("meltano_{}", plugin_type.verb()),
-                            &resolved.spec.name,
-                        );
-                        names.push(verb);
-                        names
-                    }
-                };
-                for name in names {
+                for name in stores.write_env_names(&subject, &resolved.spec) {
                     lines.push(format!("{name}='{}'", text.replace('\'', "\\'")));
                 }
             }
@@ -458,13 +449,18 @@ fn write_store(
     match store {
         SettingStore::Db => Store::Db,
         SettingStore::Dotenv => Store::Dotenv,
-        SettingStore::MeltanoYml => Store::MeltanoYml,
         SettingStore::Auto if project.readonly() => Store::Db,
         SettingStore::Auto if spec.is_sensitive() || spec.env_specific => Store::Dotenv,
-        SettingStore::Auto => match (subject, environment) {
-            (Subject::Plugin { .. }, Some(_)) => Store::Environment,
-            _ => Store::MeltanoYml,
-        },
+        // meltano.yml means the active environment's section for a plugin, as in Meltano.
+        SettingStore::MeltanoYml | SettingStore::Auto => yaml_store(subject, environment),
+    }
+}
+
+/// The part of meltano.yml a plugin's (or the project's) values live in.
+fn yaml_store(subject: &Subject, environment: Option<&Environment>) -> Store {
+    match (subject, environment) {
+        (Subject::Plugin { .. }, Some(_)) => Store::Environment,
+        _ => Store::MeltanoYml,
     }
 }
 
@@ -473,7 +469,7 @@ fn clear_stores(stores: &SettingsStores<'_>, subject: &Subject, store: SettingSt
     match store {
         SettingStore::Db => vec![Store::Db],
         SettingStore::Dotenv => vec![Store::Dotenv],
-        SettingStore::MeltanoYml => vec![Store::MeltanoYml],
+        SettingStore::MeltanoYml => vec![yaml_store(subject, stores.environment)],
         SettingStore::Auto if stores.project.readonly() => vec![Store::Db],
         SettingStore::Auto => {
             let mut all = vec![Store::Db];
@@ -575,15 +571,14 @@ async fn set_one(
         subject.title(),
         spec.name
     ));
-    let now = current_value(stores, &subject, &spec.name).await?;
+    let now = current_value(stores, &subject, &spec.name).await;
     if let Some(current) = now
         && current.source.store_label() != label
-        && current.value.as_ref() != Some(&value)
     {
         ctx.printer.out(&format!(
-            "Current value is still: {} ({})",
+            "Current value is still: {} (from {})",
             shown(&current, true),
-            current.source.describe()
+            current.source.store_label()
         ));
     }
     Ok(())
@@ -606,7 +601,7 @@ async fn write(
             .map_err(CliError::meltano),
         Store::Dotenv => {
             project.ensure_writable().map_err(CliError::meltano)?;
-            let names = env_names_for(stores, subject, spec).await?;
+            let names = stores.env_names(subject, spec);
             let Some(first) = names.first() else {
                 return Err(CliError::Meltano(format!(
                     "Setting '{}' has no environment variable to store it in.",
@@ -649,7 +644,7 @@ async fn remove(
                 .project
                 .ensure_writable()
                 .map_err(CliError::meltano)?;
-            let names = env_names_for(stores, subject, spec).await?;
+            let names = stores.env_names(subject, spec);
             let removed = dotenv::unset_keys(stores.project.dotenv_path(), &names)
                 .map_err(CliError::meltano)?;
             Ok(!removed.is_empty())
@@ -675,12 +670,17 @@ fn write_yaml(
     in_environment: bool,
 ) -> CliResult<bool> {
     let project = stores.project;
-    let path = split_name(&spec.name);
+    // Keys keep their escapes (`a\\.b` stays one key), as Meltano writes them.
+    let path: Vec<String> = split_raw(&spec.name)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let loaded = project.manifest();
     let (file_path, changed) = match subject {
         Subject::Project => {
-            let mut file =
-                ProjectFileMut::open(&project.manifest_path()).map_err(CliError::meltano)?;
+            let mut file = project
+                .edit(&project.manifest_path())
+                .map_err(CliError::meltano)?;
             let changed = match value {
                 Some(v) => {
                     file.set_top_level(&path, v).map_err(CliError::meltano)?;
@@ -703,7 +703,7 @@ fn write_yaml(
                     let origin = loaded
                         .environment_origin(&environment.name)
                         .unwrap_or(loaded.main_file.as_path());
-                    let mut file = ProjectFileMut::open(origin).map_err(CliError::meltano)?;
+                    let mut file = project.edit(origin).map_err(CliError::meltano)?;
                     let changed = match value {
                         Some(v) => file
                             .set_environment_plugin_value(
@@ -731,7 +731,7 @@ fn write_yaml(
                     let origin = loaded
                         .plugin_origin(*plugin_type, &entry.name)
                         .unwrap_or(loaded.main_file.as_path());
-                    let mut file = ProjectFileMut::open(origin).map_err(CliError::meltano)?;
+                    let mut file = project.edit(origin).map_err(CliError::meltano)?;
                     let changed = match value {
                         Some(v) => file
                             .set_plugin_value(*plugin_type, &entry.name, &path, v, extra)
@@ -756,8 +756,9 @@ async fn current_value(
     stores: &SettingsStores<'_>,
     subject: &Subject<'_>,
     name: &str,
-) -> CliResult<Option<Resolved>> {
-    let project = stores.project.reload().map_err(CliError::meltano)?;
+) -> Option<Resolved> {
+    // Only a report: a value that cannot be read now must not fail the write that succeeded.
+    let project = stores.project.reload().ok()?;
     let environment = stores
         .environment
         .and_then(|e| project.manifest().manifest.environment(&e.name));
@@ -769,28 +770,15 @@ async fn current_value(
     let subject = match subject {
         Subject::Project => Subject::Project,
         Subject::Plugin { plugin_type, entry } => {
-            Subject::find(&project, &entry.name, Some(*plugin_type))?
+            Subject::find(&project, &entry.name, Some(*plugin_type)).ok()?
         }
     };
-    Ok(fresh
+    fresh
         .resolve(subject)
-        .await?
+        .await
+        .ok()?
         .into_iter()
-        .find(|r| r.spec.name == name))
-}
-
-/// The variables that may hold `spec` for `subject`, in lookup order.
-async fn env_names_for(
-    stores: &SettingsStores<'_>,
-    subject: &Subject<'_>,
-    spec: &SettingSpec,
-) -> CliResult<Vec<String>> {
-    let settings = stores.resolve(*subject).await?;
-    Ok(settings
-        .iter()
-        .find(|r| r.spec.name == spec.name)
-        .map(|r| r.env_names.clone())
-        .unwrap_or_default())
+        .find(|r| r.spec.name == name)
 }
 
 /// `config unset`: removes the value from one store, or with `auto` from every writable one.
@@ -826,13 +814,14 @@ async fn unset(
             target.label()
         ));
     }
-    if let Some(current) = current_value(stores, &subject, &spec.name).await?
+    if let Some(current) = current_value(stores, &subject, &spec.name).await
         && current.value.is_some()
+        && current.source != Source::Default
     {
         ctx.printer.out(&format!(
-            "Current value is now: {} ({})",
+            "Current value is now: {} (from {})",
             shown(&current, true),
-            current.source.describe()
+            current.source.store_label()
         ));
     }
     Ok(())

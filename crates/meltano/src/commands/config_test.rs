@@ -8,6 +8,7 @@ use meltano_runner::{TestOutcome, test_extractor, test_loader};
 
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
+use crate::installer::{self, AutoInstall};
 use crate::invocation::prepare;
 use crate::settings::{SettingsStores, Subject, capitalize};
 
@@ -23,19 +24,17 @@ pub async fn run(
             "Testing of the Meltano project configuration is not supported".to_string(),
         ));
     };
-    if install.install || install.only_install {
-        return Err(CliError::Meltano(
-            "Installing plugins is not available in this build yet; install the plugin's executable yourself \
-             (into .meltano/<type>/<name>/venv or on PATH) and run `meltano config test --no-install`."
-                .to_string(),
-        ));
-    }
     if !matches!(plugin_type, PluginType::Extractors | PluginType::Loaders) {
         return Err(CliError::Meltano(format!(
             "Operation not supported for {} '{}'",
             plugin_type.descriptor(),
             entry.name
         )));
+    }
+    let mode = AutoInstall::from_args(install);
+    installer::ensure_installed(ctx, stores, &[(plugin_type, entry)], mode).await?;
+    if mode == AutoInstall::Only {
+        return Ok(ExitCode::SUCCESS);
     }
     let prepared = prepare(stores, subject, None, &[], "info").await?;
     let outcome = match plugin_type {

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use meltano_project::ProjectFileMut;
-
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
 
@@ -23,7 +21,9 @@ pub fn add(ctx: &Context, name: &str) -> CliResult<ExitCode> {
         )));
     }
     project.ensure_writable().map_err(CliError::meltano)?;
-    let mut file = ProjectFileMut::open(&project.manifest_path()).map_err(CliError::meltano)?;
+    let mut file = project
+        .edit(&project.manifest_path())
+        .map_err(CliError::meltano)?;
     file.add_environment(name).map_err(CliError::meltano)?;
     file.save().map_err(CliError::meltano)?;
     ctx.printer
@@ -49,7 +49,7 @@ pub fn remove(ctx: &Context, name: &str) -> CliResult<ExitCode> {
         .environment_origin(name)
         .ok_or_else(not_found)?;
     project.ensure_writable().map_err(CliError::meltano)?;
-    let mut file = ProjectFileMut::open(origin).map_err(CliError::meltano)?;
+    let mut file = project.edit(origin).map_err(CliError::meltano)?;
     if !file.remove_environment(name).map_err(CliError::meltano)? {
         return Err(not_found());
     }

@@ -8,6 +8,7 @@ use meltano_core::PluginType;
 
 use crate::context::{Context, EnvironmentPolicy, block_on};
 use crate::error::{CliError, CliResult};
+use crate::installer::{self, AutoInstall};
 use crate::invocation::{plugin_commands, prepare};
 use crate::settings::{SettingsStores, Subject, plugin_config};
 
@@ -27,13 +28,6 @@ pub fn run(ctx: &Context, args: InvokeArgs) -> CliResult<ExitCode> {
         Some((name, command)) => (name, Some(command)),
         None => (args.plugin.as_str(), None),
     };
-    if args.install.install || args.install.only_install {
-        return Err(CliError::Meltano(
-            "Installing plugins is not available in this build yet; run `meltano invoke --no-install` with the \
-             plugin's executable installed (into .meltano/<type>/<name>/venv or on PATH)."
-                .to_string(),
-        ));
-    }
     if args.containers {
         ctx.printer
             .warn("--containers is not supported: the plugin runs directly on this machine");
@@ -117,6 +111,11 @@ async fn invoke(
             ));
         }
         None => {}
+    }
+    let mode = AutoInstall::from_args(&args.install);
+    installer::ensure_installed(ctx, stores, &[(plugin_type, entry)], mode).await?;
+    if mode == AutoInstall::Only {
+        return Ok(ExitCode::SUCCESS);
     }
     let prepared = prepare(stores, subject, command, &args.plugin_args, level).await?;
     for name in &args.print_var {

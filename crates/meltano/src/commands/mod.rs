@@ -5,6 +5,7 @@ mod config;
 mod config_test;
 mod environment;
 mod init;
+mod install;
 mod invoke;
 mod plugin;
 mod remove;
@@ -28,6 +29,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
             EnvironmentCommand::Remove { name } => environment::remove(ctx, &name),
         },
         Command::Init(args) => init::run(ctx, args),
+        Command::Install(args) => install::run(ctx, args),
         Command::Invoke(args) => invoke::run(ctx, args),
         Command::Test(args) => test::run(ctx, args),
         Command::Plugin(args) => match args.command {

@@ -28,7 +28,7 @@ pub fn list(ctx: &Context, format: OutputFormat) -> CliResult<ExitCode> {
                         "inherit_from": p.inherit_from,
                         "custom": is_custom(p),
                         "update": false,
-                        "pip_url": p.pip_url,
+                        "pip_url": inherited_pip_url(&project, *plugin_type, p),
                     })
                 })
                 .collect();
@@ -69,6 +69,18 @@ pub fn list(ctx: &Context, format: OutputFormat) -> CliResult<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `pip_url` of the plugin or the nearest project plugin it inherits from.
+fn inherited_pip_url(
+    project: &meltano_project::Project,
+    plugin_type: meltano_core::PluginType,
+    plugin: &PluginEntry,
+) -> Option<String> {
+    let ancestors = crate::settings::ancestors(project, plugin_type, plugin).unwrap_or_default();
+    std::iter::once(plugin)
+        .chain(ancestors)
+        .find_map(|p| p.pip_url.clone())
 }
 
 /// A custom plugin embeds its own definition: it has a namespace and inherits from nothing.

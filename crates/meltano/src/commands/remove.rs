@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use meltano_cli::RemoveArgs;
 use meltano_core::PluginType;
 use meltano_db::SystemDb;
+use meltano_project::Project;
 use meltano_project::layout::lock_dir;
-use meltano_project::{Project, ProjectFileMut};
 
 use crate::context::{Context, block_on};
 use crate::error::{CliError, CliResult};
@@ -74,7 +74,7 @@ fn remove_one(
 
     match project.manifest().plugin_origin(plugin_type, name) {
         Some(origin) => {
-            let mut file = ProjectFileMut::open(origin).map_err(CliError::meltano)?;
+            let mut file = project.edit(origin).map_err(CliError::meltano)?;
             let removed = file
                 .remove_plugin(plugin_type, name)
                 .map_err(CliError::meltano)?;
@@ -98,6 +98,13 @@ fn remove_one(
     }
 
     let install_dir = project.sys_dir().plugin_dir(plugin_type, name);
+    // A name is a single path segment; anything else could reach outside `.meltano/<type>/`.
+    let type_dir = project.sys_dir().root().join(plugin_type.plural());
+    if !is_plain_name(name) || install_dir.parent() != Some(type_dir.as_path()) {
+        return Err(CliError::Meltano(format!(
+            "'{name}' is not a valid plugin name: names may not contain '/' or be '.' or '..'."
+        )));
+    }
     let install_label = format!(".meltano/{}", plugin_type.plural());
     match fs::remove_dir_all(&install_dir) {
         Ok(()) => printer.info(&format!(
@@ -117,7 +124,10 @@ fn remove_one(
         }
     }
 
-    let lock_label = format!("plugins/{}/{name}*.lock", plugin_type.plural());
+    let lock_label = format!(
+        "plugins/{0}/{name}.lock or plugins/{0}/{name}--*.lock",
+        plugin_type.plural()
+    );
     let locks = lock_files(&lock_dir(project.root(), plugin_type), name);
     if locks.is_empty() {
         found_everywhere = false;
@@ -164,6 +174,11 @@ fn lock_files(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
         .collect();
     locks.sort();
     locks
+}
+
+/// Whether `name` is one path segment that cannot escape a directory.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
 fn display_path(root: &Path, path: &Path) -> String {

@@ -7,6 +7,7 @@ use meltano_project::manifest::PluginEntry;
 
 use crate::context::{Context, EnvironmentPolicy, block_on};
 use crate::error::{CliError, CliResult};
+use crate::installer::{self, AutoInstall};
 use crate::invocation::{plugin_commands, prepare};
 use crate::settings::{SettingsStores, Subject};
 
@@ -17,11 +18,6 @@ pub fn run(ctx: &Context, args: TestArgs) -> CliResult<ExitCode> {
     let environment = environment_name
         .as_deref()
         .and_then(|n| project.manifest().manifest.environment(n));
-    if args.install.install || args.install.only_install {
-        return Err(CliError::Meltano(
-            "Installing plugins is not available in this build yet; run `meltano test --no-install`.".to_string(),
-        ));
-    }
     block_on(async {
         let db = ctx
             .database(&project, args.db.database_uri.as_deref())
@@ -75,6 +71,17 @@ async fn run_tests(
                     .map(|t| (entry, plugin_type, t)),
             ),
         }
+    }
+    let mode = AutoInstall::from_args(&args.install);
+    let mut plugins: Vec<(meltano_core::PluginType, &PluginEntry)> = Vec::new();
+    for (entry, plugin_type, _) in &selected {
+        if !plugins.iter().any(|(_, p)| p.name == entry.name) {
+            plugins.push((*plugin_type, entry));
+        }
+    }
+    installer::ensure_installed(ctx, stores, &plugins, mode).await?;
+    if mode == AutoInstall::Only {
+        return Ok(ExitCode::SUCCESS);
     }
     let (mut passed, mut failed) = (0, 0);
     for (entry, plugin_type, test) in selected {

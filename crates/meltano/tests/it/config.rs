@@ -265,7 +265,7 @@ fn set_reports_a_value_still_overridden() {
     assert_eq!(
         stdout(&out),
         "Extractor 'tap-fake' setting 'username' was set in `meltano.yml`: 'bob'\n\
-         Current value is still: 'env-wins' (from the TAP_FAKE_USERNAME variable in the environment)\n"
+         Current value is still: 'env-wins' (from the environment)\n"
     );
 }
 

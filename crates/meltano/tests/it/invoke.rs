@@ -154,3 +154,56 @@ fn test_runs_test_commands() {
     assert_eq!(nothing.status.code(), Some(0));
     assert!(nothing.stdout.is_empty());
 }
+
+#[test]
+fn sigterm_reaches_the_plugin_and_the_config_file_is_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = project();
+    t.write(
+        "bin/sleeper",
+        "#!/bin/sh\ntrap 'echo stopping >&2; exit 143' TERM\nsleep 30 &\nwait $!\n",
+    );
+    std::fs::set_permissions(
+        t.path().join("bin/sleeper"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let manifest = t.read("meltano.yml").replace(
+        "executable: bin/echo-args\n    settings:",
+        "executable: bin/sleeper\n    settings:",
+    );
+    t.write("meltano.yml", &manifest);
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("meltano"));
+    cmd.args(["invoke", "tap-echo"])
+        .current_dir(t.path())
+        .env("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false");
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run_dir = t.path().join(".meltano/run/tap-echo");
+    let config_files = || {
+        std::fs::read_dir(&run_dir)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".config.json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while config_files() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(config_files(), 1, "the plugin started");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(143));
+    assert_eq!(config_files(), 0, "the secret config file is gone");
+}
