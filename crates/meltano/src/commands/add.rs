@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::prompt;
+use crate::settings::capitalize;
 
 /// The order Meltano writes a plugin's definition keys in.
 const KEY_ORDER: [&str; 20] = [
@@ -213,7 +214,8 @@ fn from_ref(reference: &str, cli_name: &str) -> CliResult<(Map<String, Value>, V
     Ok((definition, details))
 }
 
-/// `kind: password`/`oauth` become `kind: string` with `sensitive: true`, as Meltano stores them.
+/// `kind: password`/`oauth` become `kind: string` with `sensitive: true`: the kinds are
+/// deprecated, and this is how Meltano writes such settings back when it rewrites an entry.
 fn normalize_setting_kind(setting: &mut Value) {
     let Value::Object(setting) = setting else {
         return;
@@ -438,14 +440,6 @@ fn ordered(mut entry: Map<String, Value>) -> Map<String, Value> {
             || v.as_object().is_some_and(Map::is_empty))
     });
     out
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
