@@ -30,7 +30,13 @@ pub async fn plan(
 ) -> CliResult<Option<Planned>> {
     let project = stores.project;
     let ancestors = ancestry(stores, plugin_type, entry);
-    let Some(raw_pip_url) = ancestors.iter().find_map(|p| p.pip_url.clone()) else {
+    let base =
+        || crate::definitions::base_definition(project, plugin_type, entry).and_then(|d| d.pip_url);
+    let Some(raw_pip_url) = ancestors
+        .iter()
+        .find_map(|p| p.pip_url.clone())
+        .or_else(base)
+    else {
         return Ok(None);
     };
     let subject = Subject::Plugin { plugin_type, entry };

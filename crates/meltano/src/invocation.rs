@@ -35,25 +35,19 @@ pub fn plugin_commands(
     plugin_type: PluginType,
     entry: &PluginEntry,
 ) -> Vec<(String, Command)> {
+    let project = stores.project;
+    let chain = crate::settings::ancestors(project, plugin_type, entry).unwrap_or_default();
+    let base = crate::definitions::base_definition(project, plugin_type, entry)
+        .map(|d| crate::definitions::definition_commands(&d))
+        .unwrap_or_default();
     let mut commands: Vec<(String, Command)> = Vec::new();
-    let mut current = Some(entry);
-    while let Some(plugin) = current {
-        for (name, command) in &plugin.commands {
-            if !commands.iter().any(|(n, _)| n == name) {
-                commands.push((name.clone(), command.clone()));
-            }
+    let declared = std::iter::once(entry)
+        .chain(chain)
+        .flat_map(|p| p.commands.iter().map(|(n, c)| (n.clone(), c.clone())));
+    for (name, command) in declared.chain(base) {
+        if !commands.iter().any(|(n, _)| *n == name) {
+            commands.push((name, command));
         }
-        current = plugin
-            .inherit_from
-            .as_deref()
-            .and_then(|p| {
-                stores
-                    .project
-                    .manifest()
-                    .manifest
-                    .find_plugin(p, Some(plugin_type))
-            })
-            .map(|(_, p)| p);
     }
     commands
 }

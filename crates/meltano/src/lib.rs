@@ -5,6 +5,7 @@
 
 mod commands;
 mod context;
+mod definitions;
 mod error;
 mod installer;
 mod invocation;

@@ -81,18 +81,11 @@ impl<'a> Subject<'a> {
         if let Some(ns) = &entry.namespace {
             return Some(ns.clone());
         }
-        if entry.inherit_from.is_some() && entry.variant.is_none() {
+        if entry.inherit_from.is_some() {
             return Some(entry.name.replace('-', "_"));
         }
-        parent(project, *plugin_type, entry)
-            .and_then(|p| {
-                Subject::Plugin {
-                    plugin_type: *plugin_type,
-                    entry: p,
-                }
-                .namespace(project)
-            })
-            .or_else(|| Some(entry.name.replace('-', "_")))
+        let base = crate::definitions::base_definition(project, *plugin_type, entry);
+        Some(base.map_or_else(|| entry.name.replace('-', "_"), |d| d.namespace))
     }
 
     /// Prefixes of the variables that may set its settings: the name, then the namespace.
@@ -275,14 +268,21 @@ impl SettingsStores<'_> {
             Subject::Project => project_settings(),
             Subject::Plugin { plugin_type, entry } => {
                 let mut specs: Vec<SettingSpec> = Vec::new();
-                let mut current = Some(*entry);
-                while let Some(plugin) = current {
-                    for definition in &plugin.settings {
-                        if !specs.iter().any(|s| s.name == definition.name) {
-                            specs.push(spec_from_definition(definition));
-                        }
+                let mut add = |definition: &SettingDefinition| {
+                    if !specs.iter().any(|s| s.name == definition.name) {
+                        specs.push(spec_from_definition(definition));
                     }
-                    current = parent(self.project, *plugin_type, plugin);
+                };
+                let chain = ancestors(self.project, *plugin_type, entry).unwrap_or_default();
+                for plugin in std::iter::once(*entry).chain(chain) {
+                    plugin.settings.iter().for_each(&mut add);
+                }
+                if let Some(base) =
+                    crate::definitions::base_definition(self.project, *plugin_type, entry)
+                {
+                    crate::definitions::definition_settings(&base)
+                        .iter()
+                        .for_each(&mut add);
                 }
                 specs.extend(plugin_extras(*plugin_type));
                 specs
@@ -295,14 +295,16 @@ impl SettingsStores<'_> {
         let Subject::Plugin { plugin_type, entry } = subject else {
             return Vec::new();
         };
-        let mut current = Some(*entry);
-        while let Some(plugin) = current {
-            if let Some(groups) = &plugin.settings_group_validation {
-                return groups.clone();
-            }
-            current = parent(self.project, *plugin_type, plugin);
-        }
-        Vec::new()
+        let chain = ancestors(self.project, *plugin_type, entry).unwrap_or_default();
+        std::iter::once(*entry)
+            .chain(chain)
+            .find_map(|p| p.settings_group_validation.clone())
+            .or_else(|| {
+                crate::definitions::base_definition(self.project, *plugin_type, entry)
+                    .map(|d| d.settings_group_validation)
+                    .filter(|g| !g.is_empty())
+            })
+            .unwrap_or_default()
     }
 
     /// Values written in meltano.yml: a plugin's `config` plus its extras as `_<key>`, or the
@@ -538,19 +540,20 @@ pub fn plugin_program(
     plugin_type: PluginType,
     entry: &PluginEntry,
 ) -> (String, std::path::PathBuf) {
-    let mut executable = entry.executable.clone();
-    let mut ancestor = parent(project, plugin_type, entry);
-    while executable.is_none()
-        && let Some(p) = ancestor
-    {
-        executable = p.executable.clone();
-        ancestor = parent(project, plugin_type, p);
-    }
+    let chain = ancestors(project, plugin_type, entry).unwrap_or_default();
+    let executable = std::iter::once(entry)
+        .chain(chain)
+        .find_map(|p| p.executable.clone())
+        .or_else(|| {
+            crate::definitions::base_definition(project, plugin_type, entry)
+                .and_then(|d| d.executable)
+        })
+        .unwrap_or_else(|| entry.name.clone());
     let venv = project
         .sys_dir()
         .plugin_dir(plugin_type, &plugin_dir_name(project, plugin_type, entry))
         .join("venv");
-    (executable.unwrap_or_else(|| entry.name.clone()), venv)
+    (executable, venv)
 }
 
 /// The directory under `.meltano/<type>/` holding a plugin's virtualenv: its own name, unless it

@@ -517,7 +517,7 @@ mod tests {
         assert_eq!(
             winner(&settings, "options"),
             (
-                Some(json!({"retries": 3, "timeout": 5, "backoff": {"max": 10}})),
+                Some(json!({"retries": 3, "backoff": {"max": 10}})),
                 Source::MeltanoYml
             )
         );

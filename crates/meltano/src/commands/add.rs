@@ -1,5 +1,5 @@
-//! `meltano add`: custom plugins, plugins from a definition file, and plugins inheriting from
-//! another project plugin.
+//! `meltano add`: plugins from the index (built in, else Meltano Hub, locked in `plugins/`),
+//! custom plugins, plugins from a definition file, and plugins inheriting from another.
 
 use std::process::ExitCode;
 
@@ -8,9 +8,11 @@ use meltano_core::PluginType;
 use meltano_project::Project;
 use serde_json::{Map, Value};
 
-use crate::context::Context;
+use crate::context::{Context, block_on};
 use crate::error::{CliError, CliResult};
+use crate::installer;
 use crate::prompt;
+use crate::settings::SettingsStores;
 use crate::settings::capitalize;
 
 /// The order Meltano writes a plugin's definition keys in.
@@ -86,19 +88,20 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
         } else if args.custom {
             (custom(ctx, &args, plugin_type, &name)?, Vec::new())
         } else if let Some(parent) = &inherit_from {
-            inherited(
+            block_on(inherited(
                 &project,
                 plugin_type,
                 &name,
                 parent,
                 args.variant.as_deref(),
-            )?
+            ))??
         } else {
-            return Err(CliError::Meltano(format!(
-                "{} '{name}' is not known to Meltano. Add it with `--custom`, `--from-ref <file>` or `--inherit-from <plugin>`; \
-                 plugins from an index are not available in this build yet.",
-                capitalize(descriptor)
-            )));
+            block_on(from_index(
+                &project,
+                plugin_type,
+                &name,
+                args.variant.as_deref(),
+            ))??
         };
         let added_name = entry
             .get("name")
@@ -129,7 +132,63 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
         }
         ctx.printer.out("");
     }
-    Ok(ExitCode::SUCCESS)
+    if args.no_install || added.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    install_added(
+        ctx,
+        &project,
+        &added,
+        args.force_install,
+        args.db.database_uri.as_deref(),
+    )
+}
+
+/// Installs the plugins just added (Meltano installs on `add` unless `--no-install`).
+fn install_added(
+    ctx: &Context,
+    project: &Project,
+    added: &[(PluginType, String)],
+    force: bool,
+    database_uri: Option<&str>,
+) -> CliResult<ExitCode> {
+    let project = project.reload().map_err(CliError::meltano)?;
+    block_on(async {
+        let db = ctx.database(&project, database_uri).await?;
+        let stores = SettingsStores {
+            project: &project,
+            environment: None,
+            db: &db,
+        };
+        let mut planned = Vec::new();
+        for (plugin_type, name) in added {
+            let Some((_, entry)) = project
+                .manifest()
+                .manifest
+                .find_plugin(name, Some(*plugin_type))
+            else {
+                continue;
+            };
+            match installer::plan(&stores, *plugin_type, entry, false, force).await? {
+                Some(plan) => planned.push(plan),
+                None => ctx.printer.info(&format!(
+                    "Skipped installing {} '{name}'. Plugin is not installable.",
+                    plugin_type.descriptor()
+                )),
+            }
+        }
+        let failed = if planned.is_empty() {
+            0
+        } else {
+            let backend = installer::backend(&stores).await?;
+            installer::install(ctx, planned, &backend, 0)
+        };
+        db.close().await;
+        if failed > 0 {
+            return Err(CliError::Meltano("Failed to install plugin(s)".to_string()));
+        }
+        Ok(ExitCode::SUCCESS)
+    })?
 }
 
 /// The notice for a plugin that is already in the project; not an error.
@@ -144,34 +203,127 @@ fn report_existing(ctx: &Context, plugin_type: PluginType, name: &str) {
     ));
 }
 
-/// `--inherit-from`: the parent must be a plugin of the same type in this project.
-fn inherited(
+/// `--inherit-from`: from a project plugin of the same type, or (with `--variant`, or when no
+/// project plugin has the name) from a plugin of the index, whose lock file is written.
+async fn inherited(
     project: &Project,
     plugin_type: PluginType,
     name: &str,
     parent: &str,
     variant: Option<&str>,
 ) -> CliResult<(Map<String, Value>, Vec<String>)> {
-    if project
+    let in_project = project
         .manifest()
         .manifest
         .find_plugin(parent, Some(plugin_type))
-        .is_none()
-    {
-        return Err(CliError::Meltano(format!(
-            "{} '{parent}' is not known to Meltano. Add '{parent}' to the project first, or check the name and `--plugin-type`.",
-            capitalize(plugin_type.descriptor())
-        )));
-    }
+        .is_some();
     let mut entry = Map::new();
     entry.insert("name".into(), name.into());
     entry.insert("inherit_from".into(), parent.into());
-    let mut detail = format!("Inherit from:\t{parent}");
-    if let Some(variant) = variant {
-        entry.insert("variant".into(), variant.into());
-        detail.push_str(&format!(", variant {variant}"));
+    if in_project && variant.is_none() {
+        return Ok((entry, vec![format!("Inherit from:\t{parent}")]));
     }
-    Ok((entry, vec![detail]))
+    let definition = fetch_definition(project, plugin_type, parent, variant).await?;
+    let variant = definition.variant_name().to_string();
+    lock(project, plugin_type, parent, &definition)?;
+    entry.insert("variant".into(), variant.clone().into());
+    Ok((
+        entry,
+        vec![format!("Inherit from:\t{parent}, variant {variant}")],
+    ))
+}
+
+/// A plugin of the index: its definition from the built-in index, else Meltano Hub.
+async fn fetch_definition(
+    project: &Project,
+    plugin_type: PluginType,
+    name: &str,
+    variant: Option<&str>,
+) -> CliResult<meltano_hub::PluginDefinition> {
+    let definitions = meltano_hub::Definitions {
+        builtin: true,
+        hub: Some(hub_client(project)?),
+        auto_lock: false,
+    };
+    let (found, _) = definitions
+        .fetch(plugin_type, name, variant)
+        .await
+        .map_err(CliError::meltano)?;
+    Ok(found.definition)
+}
+
+/// The Hub client for `hub_url` / `hub_api_root` / `hub_url_auth` (environment, `.env`, meltano.yml).
+pub fn hub_client(project: &Project) -> CliResult<meltano_hub::HubClient> {
+    let manifest = &project.manifest().manifest;
+    let hub_url = project
+        .env_var("MELTANO_HUB_URL")
+        .or_else(|| manifest.hub_url.clone())
+        .unwrap_or_else(|| meltano_hub::DEFAULT_HUB_URL.to_string());
+    let api_root = project
+        .env_var("MELTANO_HUB_API_ROOT")
+        .or_else(|| manifest.hub_api_root.clone());
+    let mut config = meltano_hub::HubConfig::new(&hub_url, api_root.as_deref());
+    config.auth = project.env_var("MELTANO_HUB_URL_AUTH").or_else(|| {
+        manifest
+            .hub_url_auth
+            .as_ref()
+            .and_then(|v| v.as_str().map(str::to_string))
+    });
+    config.command = Some("meltano add".to_string());
+    meltano_hub::HubClient::new(config).map_err(CliError::meltano)
+}
+
+/// Writes the lock file `plugins/<type>/<name>--<variant>.lock`.
+fn lock(
+    project: &Project,
+    plugin_type: PluginType,
+    name: &str,
+    definition: &meltano_hub::PluginDefinition,
+) -> CliResult<()> {
+    let path = meltano_hub::lock_path(
+        project.root(),
+        plugin_type,
+        name,
+        definition.variant.as_deref(),
+    );
+    meltano_hub::write_lock(&path, definition).map_err(CliError::meltano)
+}
+
+/// A plugin of the index: `name`, `variant` and `pip_url` in meltano.yml, the rest in its lock file.
+async fn from_index(
+    project: &Project,
+    plugin_type: PluginType,
+    name: &str,
+    variant: Option<&str>,
+) -> CliResult<(Map<String, Value>, Vec<String>)> {
+    let definition = fetch_definition(project, plugin_type, name, variant).await?;
+    lock(project, plugin_type, name, &definition)?;
+    let mut entry = Map::new();
+    entry.insert("name".into(), name.into());
+    if let Some(v) = &definition.variant {
+        entry.insert("variant".into(), v.clone().into());
+    }
+    if let Some(pip_url) = &definition.pip_url {
+        entry.insert("pip_url".into(), pip_url.clone().into());
+    }
+    let mut details = Vec::new();
+    if let Some(v) = &definition.variant {
+        let is_default = meltano_hub::builtin_index()
+            .ok()
+            .and_then(|index| index.find(plugin_type, name))
+            .is_none_or(|p| p.is_default(v));
+        details.push(format!(
+            "Variant:\t{v}{}",
+            if is_default { " (default)" } else { "" }
+        ));
+    }
+    if let Some(repo) = &definition.repo {
+        details.push(format!("Repository:\t{repo}"));
+    }
+    if let Some(docs) = &definition.docs {
+        details.push(format!("Documentation:\t{docs}"));
+    }
+    Ok((entry, details))
 }
 
 /// `--from-ref FILE`: a YAML plugin definition, embedded as a custom definition.

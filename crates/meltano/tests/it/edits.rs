@@ -4,6 +4,15 @@
 use crate::common::TestDir;
 use crate::snapshot;
 
+/// Runs `meltano` with the Hub pointed at a closed local port, so "not in the index" is the same
+/// answer on every machine.
+fn offline_hub(t: &TestDir, args: &[&str]) -> std::process::Output {
+    t.meltano(args)
+        .env("MELTANO_HUB_API_ROOT", "http://127.0.0.1:9/meltano/api/v1")
+        .output()
+        .unwrap()
+}
+
 fn run_case(case: &str, args: &[&str], stdin: Option<&str>) -> TestDir {
     let t = TestDir::from_fixture(case);
     let out = match stdin {
@@ -22,6 +31,7 @@ fn add_custom_with_flags() {
         &[
             "add",
             "tap-gitlab",
+            "--no-install",
             "--custom",
             "--namespace",
             "tap_gitlab",
@@ -51,7 +61,13 @@ fn add_custom_with_prompts() {
 fn add_inheriting_plugin() {
     run_case(
         "add_inherit",
-        &["add", "tap-postgres-eu", "--inherit-from", "tap-postgres"],
+        &[
+            "add",
+            "tap-postgres-eu",
+            "--inherit-from",
+            "tap-postgres",
+            "--no-install",
+        ],
         None,
     );
 }
@@ -60,7 +76,13 @@ fn add_inheriting_plugin() {
 fn add_as() {
     run_case(
         "add_as",
-        &["add", "target-jsonl", "--as", "target-jsonl-debug"],
+        &[
+            "add",
+            "target-jsonl",
+            "--as",
+            "target-jsonl-debug",
+            "--no-install",
+        ],
         None,
     );
 }
@@ -74,6 +96,7 @@ fn add_from_ref() {
             "tap-anything",
             "--from-ref",
             "definitions/tap-rest.yml",
+            "--no-install",
         ],
         None,
     );
@@ -139,6 +162,7 @@ fn add_replaces_an_empty_flow_list() {
     let out = t.run(&[
         "add",
         "target-x",
+        "--no-install",
         "--custom",
         "--namespace",
         "target_x",
@@ -175,10 +199,14 @@ fn add_errors_change_nothing() {
     let before = t.read("meltano.yml");
     snapshot!(
         "add_unknown_parent",
-        t.run(&["add", "tap-x", "--inherit-from", "tap-nope"]),
+        offline_hub(&t, &["add", "tap-x", "--inherit-from", "tap-nope"]),
         t.path()
     );
-    snapshot!("add_not_in_index", t.run(&["add", "tap-x"]), t.path());
+    snapshot!(
+        "add_not_in_index",
+        offline_hub(&t, &["add", "tap-x"]),
+        t.path()
+    );
     snapshot!(
         "add_custom_orchestrator",
         t.run(&[
@@ -219,7 +247,7 @@ fn writes_are_atomic_and_keep_the_file_mode() {
 }
 
 #[test]
-fn add_with_variant_plugin_type_and_python() {
+fn add_with_plugin_type_and_python() {
     let t = TestDir::new();
     t.write(
         "meltano.yml",
@@ -232,23 +260,94 @@ fn add_with_variant_plugin_type_and_python() {
         "mappers",
         "--inherit-from",
         "strip",
-        "--variant",
-        "acme",
         "--python",
         "python3.11",
     ]);
-    snapshot!("add_variant_type_python", out, t.path());
+    snapshot!("add_type_python", out, t.path());
     assert_eq!(
         t.read("meltano.yml"),
-        "plugins:\n  mappers:\n  - name: strip\n    namespace: strip\n  - name: strip-eu\n    inherit_from: strip\n    variant: acme\n    python: python3.11\n"
+        "plugins:\n  mappers:\n  - name: strip\n    namespace: strip\n  - name: strip-eu\n    inherit_from: strip\n    python: python3.11\n"
     );
-    // The type decides where the parent is looked for.
+    // The type decides where the parent is looked for: no extractor `strip` in the project or the index.
     assert_eq!(
-        t.run(&["add", "strip-2", "--inherit-from", "strip"])
+        t.run(&["add", "strip-2", "--inherit-from", "strip", "--no-install"])
             .status
             .code(),
         Some(1)
     );
     let invalid = t.run(&["add", "x", "--plugin-type", "widget"]);
     assert_eq!(invalid.status.code(), Some(2));
+}
+
+#[test]
+fn add_from_the_built_in_index_writes_a_lock_file() {
+    let t = TestDir::new();
+    t.write("meltano.yml", "# my project\nenvironments:\n- name: dev\n");
+    let out = t.run(&["add", "target-jsonl", "--no-install"]);
+    snapshot!("add_from_index", out, t.path());
+    assert_eq!(
+        t.read("meltano.yml"),
+        "# my project\nenvironments:\n- name: dev\nplugins:\n  loaders:\n  - name: target-jsonl\n    variant: andyh1203\n    pip_url: target-jsonl\n"
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&t.read("plugins/loaders/target-jsonl--andyh1203.lock")).unwrap();
+    assert_eq!(lock["plugin_type"], "loaders");
+    assert_eq!(lock["namespace"], "target_jsonl");
+    // The lock file's settings are the plugin's settings from now on.
+    let listed =
+        String::from_utf8_lossy(&t.run(&["config", "list", "target-jsonl", "--all"]).stdout)
+            .into_owned();
+    assert!(
+        listed.contains("destination_path [env: TARGET_JSONL_DESTINATION_PATH]"),
+        "{listed}"
+    );
+
+    // Inheriting from a variant of an index plugin locks that variant.
+    let out = t.run(&[
+        "add",
+        "tap-pg-legacy",
+        "--inherit-from",
+        "tap-postgres",
+        "--variant",
+        "transferwise",
+        "--no-install",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        t.path()
+            .join("plugins/extractors/tap-postgres--transferwise.lock")
+            .is_file()
+    );
+    let rows: serde_json::Value =
+        serde_json::from_slice(&t.run(&["plugin", "list", "--format", "json"]).stdout).unwrap();
+    let legacy = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "tap-pg-legacy")
+        .unwrap();
+    assert_eq!(
+        (legacy["inherit_from"].as_str(), legacy["variant"].as_str()),
+        (Some("tap-postgres"), Some("transferwise"))
+    );
+
+    let unknown = t.run(&[
+        "add",
+        "target-jsonl",
+        "--variant",
+        "nope",
+        "--no-install",
+        "--plugin-type",
+        "loader",
+    ]);
+    assert_eq!(
+        unknown.status.code(),
+        Some(0),
+        "already in the project: a notice, not an error"
+    );
 }
