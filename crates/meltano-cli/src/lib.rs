@@ -126,12 +126,22 @@ pub enum Command {
         override_usage = "meltano environment [OPTIONS] COMMAND [ARGS]..."
     )]
     Environment(EnvironmentArgs),
+    /// Interact with Meltano Hub.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano hub [OPTIONS] COMMAND [ARGS]..."
+    )]
+    Hub(HubArgs),
     /// Create a new Meltano project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano init [OPTIONS] [PROJECT_DIRECTORY]")]
     Init(InitArgs),
     /// Install project dependencies.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano install [OPTIONS] [PLUGIN]...")]
     Install(InstallCommandArgs),
+    /// Lock plugin definitions.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano lock [OPTIONS] [PLUGIN_NAME]...")]
+    Lock(LockArgs),
     /// Invoke a plugin.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -160,7 +170,9 @@ impl Command {
             Command::Add(_) => "add",
             Command::Config(_) => "config",
             Command::Environment(_) => "environment",
+            Command::Hub(_) => "hub",
             Command::Init(_) => "init",
+            Command::Lock(_) => "lock",
             Command::Install(_) => "install",
             Command::Invoke(_) => "invoke",
             Command::Test(_) => "test",
@@ -507,6 +519,62 @@ pub struct InstallArgs {
     /// Only install the subject plugin(s).
     #[arg(long)]
     pub only_install: bool,
+}
+
+/// Interact with Meltano Hub.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#hub
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    #[command(subcommand)]
+    pub command: HubCommand,
+}
+
+/// The subcommands of `meltano hub`.
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Ping Meltano Hub, to check that a custom Hub URL is reachable.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano hub ping [OPTIONS]")]
+    Ping,
+    /// List the plugins available on Meltano Hub.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano hub list [OPTIONS] [PATTERN]")]
+    List {
+        /// Only plugins whose name or variant contains PATTERN (case-insensitive).
+        pattern: Option<String>,
+        /// List only plugins of this type.
+        #[arg(long, value_parser = PLUGIN_TYPES)]
+        plugin_type: Option<String>,
+        /// List every variant of each plugin, rather than only the default one.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Fetch a fresh index rather than a cached one.
+        #[arg(long)]
+        refresh: bool,
+    },
+}
+
+/// Lock plugin definitions.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#lock
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Only these plugins (default: all of them).
+    #[arg(value_name = "PLUGIN_NAME")]
+    pub plugins: Vec<String>,
+
+    /// Lock only the plugins of the given type.
+    #[arg(long, value_parser = PLUGIN_TYPES)]
+    pub plugin_type: Option<String>,
+
+    /// Update the lock file.
+    #[arg(short = 'u', long)]
+    pub update: bool,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Install all the dependencies of your project based on the meltano.yml file.

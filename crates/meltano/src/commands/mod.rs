@@ -1,12 +1,14 @@
 //! One module per command; each turns its arguments into library calls and prints the outcome.
 
-mod add;
+pub mod add;
 mod config;
 mod config_test;
 mod environment;
+mod hub;
 mod init;
 mod install;
 mod invoke;
+mod lock;
 mod plugin;
 mod remove;
 mod test;
@@ -28,7 +30,9 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
             EnvironmentCommand::List => environment::list(ctx),
             EnvironmentCommand::Remove { name } => environment::remove(ctx, &name),
         },
+        Command::Hub(args) => hub::run(ctx, args.command),
         Command::Init(args) => init::run(ctx, args),
+        Command::Lock(args) => lock::run(ctx, args),
         Command::Install(args) => install::run(ctx, args),
         Command::Invoke(args) => invoke::run(ctx, args),
         Command::Test(args) => test::run(ctx, args),

@@ -9,6 +9,7 @@ mod config_test;
 mod database;
 mod edits;
 mod environment;
+mod hub;
 mod init;
 mod install;
 mod invoke;

@@ -1,0 +1,156 @@
+//! `meltano hub`, `meltano lock` and `meltano add` against a local server shaped like Meltano Hub.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use crate::common::TestDir;
+use crate::snapshot;
+
+/// Serves a two-plugin Hub on a free port; returns its API root and the request log.
+fn serve_hub() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let root = format!("http://{}/meltano/api/v1", listener.local_addr().unwrap());
+    let base = format!("{root}/plugins");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let requests = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok() && header.trim() != "" {
+                header.clear();
+            }
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .to_string();
+            requests.lock().unwrap().push(path.clone());
+            let body = match path.rsplit("/plugins/").next().unwrap_or("") {
+                "extractors/index" => serde_json::json!({
+                    "tap-demo": {"default_variant": "acme", "variants": {
+                        "acme": {"ref": format!("{base}/extractors/tap-demo--acme")},
+                        "other": {"ref": format!("{base}/extractors/tap-demo--other")}}}
+                }),
+                "extractors/tap-demo--acme" => serde_json::json!({
+                    "name": "tap-demo", "namespace": "tap_demo", "variant": "acme", "pip_url": "tap-demo",
+                    "repo": "https://example.com/tap-demo", "capabilities": ["discover"],
+                    "settings": [{"name": "api_key", "kind": "password"}]
+                }),
+                "extractors/tap-demo--other" => serde_json::json!({
+                    "name": "tap-demo", "namespace": "tap_demo", "variant": "other", "pip_url": "tap-demo-other"
+                }),
+                p if p.ends_with("/index") => serde_json::json!({}),
+                _ => serde_json::Value::Null,
+            };
+            let mut stream = stream;
+            let (status, text) = if body.is_null() {
+                ("404 Not Found", String::new())
+            } else {
+                ("200 OK", body.to_string())
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (root, log)
+}
+
+fn project(root: &str) -> TestDir {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        &format!("hub_api_root: {root}\nenvironments:\n- name: dev\n"),
+    );
+    t
+}
+
+#[test]
+fn hub_ping_and_list() {
+    let (root, _) = serve_hub();
+    let t = project(&root);
+    let ping = t.run(&["hub", "ping"]);
+    assert_eq!(
+        String::from_utf8_lossy(&ping.stdout),
+        format!("Successfully connected to the Hub at '{root}'\n")
+    );
+    let out = t.run(&[
+        "hub",
+        "list",
+        "--all",
+        "--refresh",
+        "--plugin-type",
+        "extractor",
+    ]);
+    snapshot!("hub_list_all", out, t.path());
+    let json = t.run(&[
+        "hub",
+        "list",
+        "--format",
+        "json",
+        "--plugin-type",
+        "extractor",
+    ]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{"type": "extractor", "name": "tap-demo", "variant": "acme", "default": true}])
+    );
+    let down = TestDir::new();
+    down.write(
+        "meltano.yml",
+        "hub_api_root: http://127.0.0.1:9/meltano/api/v1\n",
+    );
+    assert_eq!(down.run(&["hub", "ping"]).status.code(), Some(1));
+}
+
+#[test]
+fn add_from_the_hub_then_lock_offline() {
+    let (root, log) = serve_hub();
+    let t = project(&root);
+    let out = t.run(&["add", "tap-demo", "--variant", "other", "--no-install"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        t.path()
+            .join("plugins/extractors/tap-demo--other.lock")
+            .is_file()
+    );
+    // With the lock file in place the Hub is never asked again, even when it is gone.
+    let requests_before = log.lock().unwrap().len();
+    let manifest = t
+        .read("meltano.yml")
+        .replace(&root, "http://127.0.0.1:9/meltano/api/v1");
+    t.write("meltano.yml", &manifest);
+    let listed = t.run(&["config", "list", "tap-demo"]);
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let locked = t.run(&["lock"]);
+    assert_eq!(
+        locked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&locked.stderr)
+    );
+    assert_eq!(log.lock().unwrap().len(), requests_before);
+    // --update fetches again (and fails clearly when the Hub is unreachable).
+    let update = t.run(&["lock", "--update"]);
+    assert_eq!(update.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&update.stderr).contains("Could not connect to Meltano Hub"));
+}
