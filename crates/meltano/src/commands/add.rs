@@ -80,7 +80,28 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
                     .is_some()
         };
         if exists(&name) {
-            report_existing(ctx, plugin_type, &name);
+            // Re-adding an index plugin with its own variant refreshes its lock file (`--update`,
+            // the default); anything else is left alone with a notice.
+            let existing = project
+                .manifest()
+                .manifest
+                .find_plugin(&name, Some(plugin_type))
+                .map(|(_, p)| p);
+            let same_variant = existing.is_some_and(|p| {
+                p.namespace.is_none()
+                    && p.inherit_from.is_none()
+                    && (args.variant.is_none() || args.variant == p.variant)
+            });
+            if same_variant && !args.no_update && !args.custom && args.from_ref.is_none() {
+                let variant = existing.and_then(|p| p.variant.as_deref());
+                let definition =
+                    block_on(fetch_definition(&project, plugin_type, &name, variant))??;
+                lock(&project, plugin_type, &name, &definition)?;
+                ctx.printer
+                    .out(&format!("Updated {descriptor} '{name}' in your project"));
+            } else {
+                report_existing(ctx, plugin_type, &name);
+            }
             continue;
         }
         let (entry, details) = if let Some(reference) = &args.from_ref {
@@ -289,6 +310,56 @@ fn lock(
     meltano_hub::write_lock(&path, definition).map_err(CliError::meltano)
 }
 
+/// Adds (and locks) the plugins a definition `requires` that the project does not have yet;
+/// returns the "Added required ..." lines.
+async fn required_plugins(
+    project: &Project,
+    definition: &meltano_hub::PluginDefinition,
+) -> CliResult<Vec<String>> {
+    let mut lines = Vec::new();
+    for (type_key, requirements) in &definition.requires {
+        let plugin_type = type_key.parse::<PluginType>().map_err(CliError::meltano)?;
+        for requirement in requirements {
+            if project
+                .manifest()
+                .manifest
+                .find_plugin(&requirement.name, Some(plugin_type))
+                .is_some()
+            {
+                continue;
+            }
+            let required = Box::pin(fetch_definition(
+                project,
+                plugin_type,
+                &requirement.name,
+                requirement.variant.as_deref(),
+            ))
+            .await?;
+            lock(project, plugin_type, &requirement.name, &required)?;
+            let mut entry = Map::new();
+            entry.insert("name".into(), requirement.name.clone().into());
+            if let Some(v) = &required.variant {
+                entry.insert("variant".into(), v.clone().into());
+            }
+            if let Some(pip_url) = &required.pip_url {
+                entry.insert("pip_url".into(), pip_url.clone().into());
+            }
+            let mut file = project
+                .edit(&project.manifest_path())
+                .map_err(CliError::meltano)?;
+            file.add_plugin(plugin_type, &entry)
+                .map_err(CliError::meltano)?;
+            file.save().map_err(CliError::meltano)?;
+            lines.push(format!(
+                "Added required {} '{}' to your project",
+                plugin_type.descriptor(),
+                requirement.name
+            ));
+        }
+    }
+    Ok(lines)
+}
+
 /// A plugin of the index: `name`, `variant` and `pip_url` in meltano.yml, the rest in its lock file.
 async fn from_index(
     project: &Project,
@@ -298,6 +369,7 @@ async fn from_index(
 ) -> CliResult<(Map<String, Value>, Vec<String>)> {
     let definition = fetch_definition(project, plugin_type, name, variant).await?;
     lock(project, plugin_type, name, &definition)?;
+    let mut details = required_plugins(project, &definition).await?;
     let mut entry = Map::new();
     entry.insert("name".into(), name.into());
     if let Some(v) = &definition.variant {
@@ -306,7 +378,6 @@ async fn from_index(
     if let Some(pip_url) = &definition.pip_url {
         entry.insert("pip_url".into(), pip_url.clone().into());
     }
-    let mut details = Vec::new();
     if let Some(v) = &definition.variant {
         let is_default = meltano_hub::builtin_index()
             .ok()

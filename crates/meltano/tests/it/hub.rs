@@ -45,6 +45,13 @@ fn serve_hub() -> (String, Arc<Mutex<Vec<String>>>) {
                 "extractors/tap-demo--other" => serde_json::json!({
                     "name": "tap-demo", "namespace": "tap_demo", "variant": "other", "pip_url": "tap-demo-other"
                 }),
+                "utilities/index" => serde_json::json!({
+                    "util-needs": {"default_variant": "v1", "variants": {"v1": {"ref": format!("{base}/utilities/util-needs--v1")}}}
+                }),
+                "utilities/util-needs--v1" => serde_json::json!({
+                    "name": "util-needs", "namespace": "util_needs", "variant": "v1",
+                    "requires": {"extractors": [{"name": "tap-demo", "variant": "acme"}]}
+                }),
                 p if p.ends_with("/index") => serde_json::json!({}),
                 _ => serde_json::Value::Null,
             };
@@ -153,4 +160,39 @@ fn add_from_the_hub_then_lock_offline() {
     let update = t.run(&["lock", "--update"]);
     assert_eq!(update.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&update.stderr).contains("Could not connect to Meltano Hub"));
+}
+
+#[test]
+fn re_adding_refreshes_the_lock_and_requirements_are_added() {
+    let (root, _) = serve_hub();
+    let t = project(&root);
+    assert_eq!(
+        t.run(&["add", "tap-demo", "--no-install"]).status.code(),
+        Some(0)
+    );
+    let lock = t.path().join("plugins/extractors/tap-demo--acme.lock");
+    std::fs::write(&lock, "{}").unwrap();
+    let again = t.run(&["add", "tap-demo", "--no-install"]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "Updated extractor 'tap-demo' in your project\n"
+    );
+    assert!(
+        t.read("plugins/extractors/tap-demo--acme.lock")
+            .contains("\"api_key\"")
+    );
+    assert_eq!(t.read("meltano.yml").matches("- name: tap-demo").count(), 1);
+
+    let fresh = project(&root);
+    let out = fresh.run(&["add", "util-needs", "--no-install"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Added required extractor 'tap-demo' to your project"),
+        "{stdout}"
+    );
+    let manifest = fresh.read("meltano.yml");
+    assert!(
+        manifest.contains("- name: tap-demo") && manifest.contains("- name: util-needs"),
+        "{manifest}"
+    );
 }

@@ -207,3 +207,31 @@ fn sigterm_reaches_the_plugin_and_the_config_file_is_removed() {
     assert_eq!(exit.code(), Some(143));
     assert_eq!(config_files(), 0, "the secret config file is gone");
 }
+
+#[test]
+fn utilities_run_project_scripts_with_python() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "plugins:\n  utilities:\n  - name: scripts\n    namespace: scripts\n    executable: python3\n    commands:\n      hello: scripts/hello.py --name $WHO\n",
+    );
+    t.write(
+        "scripts/hello.py",
+        "import sys, os\nprint('hello', sys.argv[1:], os.environ['MELTANO_PROJECT_ROOT'] != '')\n",
+    );
+    let out = t
+        .meltano(&["invoke", "scripts:hello"])
+        .env("WHO", "meltano")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello ['--name', 'meltano'] True\n"
+    );
+}
