@@ -93,6 +93,14 @@ def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bo
     return elapsed, output
 
 
+def loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "n/a"
+
+
 def has_install(binary: str) -> bool:
     proc = subprocess.run([binary, "install", "--help"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc.returncode == 0
@@ -104,12 +112,27 @@ def pick_ours(explicit: str) -> str:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     release = os.path.join(root, "target", "release", "meltano")
     debug = os.path.join(root, "target", "debug", "meltano")
-    if os.path.exists(release) and has_install(release) and (
-        not os.path.exists(debug) or os.path.getmtime(release) >= os.path.getmtime(debug)
-    ):
-        return release
-    print(f"NOTE: {release} is missing, older than the debug build, or lacks `install`: timing the DEBUG build")
+    if os.path.exists(release) and has_install(release):
+        if not os.path.exists(debug):
+            return release
+        built, debug_built = os.path.getmtime(release), os.path.getmtime(debug)
+        # The release build counts as current if no source changed between it and the (newer) debug build.
+        changed = [f for f in source_files(root) if built < os.path.getmtime(f) <= debug_built]
+        if not changed:
+            return release
+        print(f"NOTE: sources changed after the release build, e.g. {changed[0]}")
+    print(f"NOTE: {release} is missing, stale relative to the debug build, or lacks `install`: timing the DEBUG build")
     return debug
+
+
+def source_files(root: str) -> list:
+    files = [os.path.join(root, n) for n in ("Cargo.toml", "Cargo.lock") if os.path.exists(os.path.join(root, n))]
+    crates = os.path.join(root, "crates")
+    for dirpath, _, names in os.walk(crates):
+        rel = os.path.relpath(dirpath, crates).split(os.sep)
+        if len(rel) >= 2 and rel[1] == "src" or len(rel) == 1 and rel[0] != ".":
+            files += [os.path.join(dirpath, n) for n in names if n.endswith((".rs", ".toml"))]
+    return files
 
 
 def ensure_uv_venv(venv: str, version: str) -> str:
@@ -158,6 +181,7 @@ def main() -> None:
     print(f"reference: {reference}")
     print(f"uv: reference runs its bundled {ref_uv}; ours runs {shutil.which('uv', path=base_env['PATH'])} "
           f"(both {ref_uv_version}); cpus={os.cpu_count()}")
+    print(f"loadavg at start: {loadavg()}")
 
     work = tempfile.mkdtemp(prefix="meltano-bench-install-")
     results = {}
@@ -210,6 +234,7 @@ def main() -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
+    print(f"loadavg at end: {loadavg()} (other CPU load on the machine skews all configurations)")
     print(f"\n{'mode':<5} {'config':<13} {'median s':>9} {'min s':>7} {'max s':>7}  (n={opts.runs})")
     for (mode, label), values in results.items():
         print(f"{mode:<5} {label:<13} {statistics.median(values):>9.2f} {min(values):>7.2f} {max(values):>7.2f}")
@@ -218,7 +243,7 @@ def main() -> None:
         med = {label: statistics.median(v) for (m, label), v in results.items() if m == mode}
         for ref_label, ours_label in (("ref default", "ours default"), ("ref -p 1", "ours -p 1"),
                                       ("ref default", "ours -p 1")):
-            print(f"{mode:<5} {ref_label} / {ours_label:<13} {med[ref_label] / med[ours_label]:5.2f}x")
+            print(f"{mode:<5} {ref_label + ' / ' + ours_label:<28} {med[ref_label] / med[ours_label]:5.2f}x")
 
 
 if __name__ == "__main__":
