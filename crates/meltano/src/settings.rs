@@ -334,6 +334,12 @@ impl SettingsStores<'_> {
                 for (key, value) in entry.extras_as_values() {
                     values.insert(format!("_{key}"), value);
                 }
+                // A mapper's stream maps resolve like any extra, `$VAR`s expanded at every level.
+                if let Some(mappings) = &entry.mappings
+                    && let Ok(value) = serde_json::to_value(mappings)
+                {
+                    values.insert("_mappings".to_string(), value);
+                }
                 values
             }
         }

@@ -396,3 +396,19 @@ fn store_names_and_unknown_settings() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("was set in `.env`"));
     assert!(!t.read("meltano.yml").contains("password: p"));
 }
+
+#[test]
+fn stream_maps_are_expanded_at_every_level() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "plugins:\n  mappers:\n  - name: hide\n    namespace: hide\n    mappings:\n    - name: hide-emails\n      config:\n        stream_maps:\n          users:\n            email: $EMAIL_EXPR\n            __alias__: ${PREFIX}_users\n",
+    );
+    t.write(".env", "EMAIL_EXPR=md5(email)\nPREFIX=clean\n");
+    let out = t.run(&["config", "print", "hide", "--extras"]);
+    let extras: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        extras["_mappings"][0]["config"]["stream_maps"]["users"],
+        serde_json::json!({"email": "md5(email)", "__alias__": "clean_users"})
+    );
+}

@@ -105,3 +105,29 @@ fn a_failed_install_reports_the_output_and_exits_1() {
     );
     assert!(!t.path().join(".meltano/utilities/broken/venv").exists());
 }
+
+#[test]
+fn install_for_one_schedule() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "plugins:\n  extractors:\n  - name: tap-a\n    namespace: a\n  - name: tap-b\n    namespace: b\n  loaders:\n  - name: target-a\n    namespace: ta\n\
+         schedules:\n- name: daily-a\n  interval: '@daily'\n  extractor: tap-a\n  loader: target-a\n  transform: skip\n",
+    );
+    let out = t.run(&["install", "--schedule", "daily-a"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Skipped installing extractor 'tap-a'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Skipped installing loader 'target-a'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("tap-b"), "{stderr}");
+    assert_eq!(
+        t.run(&["install", "--schedule", "nope"]).status.code(),
+        Some(1)
+    );
+}
