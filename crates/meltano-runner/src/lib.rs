@@ -7,6 +7,7 @@
 
 pub mod config_file;
 pub mod config_test;
+pub mod discover;
 pub mod executable;
 pub mod logging_files;
 pub mod process;

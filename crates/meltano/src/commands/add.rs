@@ -92,7 +92,12 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
                     && p.inherit_from.is_none()
                     && (args.variant.is_none() || args.variant == p.variant)
             });
-            if same_variant && !args.no_update && !args.custom && args.from_ref.is_none() {
+            if same_variant
+                && !args.no_update
+                && !args.custom
+                && args.from_ref.is_none()
+                && inherit_from.is_none()
+            {
                 let variant = existing.and_then(|p| p.variant.as_deref());
                 let definition =
                     block_on(fetch_definition(&project, plugin_type, &name, variant))??;
