@@ -158,6 +158,12 @@ pub enum Command {
     /// Remove plugins from your project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano remove [OPTIONS] PLUGIN...")]
     Remove(RemoveArgs),
+    /// Manage extractor selection patterns.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        override_usage = "meltano select [OPTIONS] EXTRACTOR [STREAMS_FILTER] [PROPERTIES_FILTER]"
+    )]
+    Select(SelectArgs),
     /// Run validations using plugins' tests.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano test [OPTIONS] [PLUGIN_TESTS]...")]
     Test(TestArgs),
@@ -175,6 +181,7 @@ impl Command {
             Command::Lock(_) => "lock",
             Command::Install(_) => "install",
             Command::Invoke(_) => "invoke",
+            Command::Select(_) => "select",
             Command::Test(_) => "test",
             Command::Plugin(_) => "plugin",
             Command::Remove(_) => "remove",
@@ -668,6 +675,46 @@ pub struct InvokeArgs {
 pub enum DumpKind {
     Catalog,
     Config,
+}
+
+/// Manage extractor selection patterns.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#select
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// The extractor.
+    pub extractor: String,
+    /// Streams to select (glob, default `*`).
+    #[arg(value_name = "STREAMS_FILTER")]
+    pub streams: Option<String>,
+    /// Properties to select (glob, default `*`).
+    #[arg(value_name = "PROPERTIES_FILTER")]
+    pub properties: Option<String>,
+    /// List the current selected tap properties in plain text format.
+    #[arg(long)]
+    pub list: bool,
+    /// List the current selected tap properties in JSON format.
+    #[arg(long)]
+    pub json: bool,
+    /// Show all the tap properties with their selected status.
+    #[arg(long)]
+    pub all: bool,
+    /// Invalidate the catalog cache and refresh the catalog.
+    #[arg(long)]
+    pub refresh_catalog: bool,
+    /// Remove previously added select patterns.
+    #[arg(long, alias = "remove")]
+    pub rm: bool,
+    /// Exclude all properties that match specified pattern.
+    #[arg(long)]
+    pub exclude: bool,
+    /// Clear all select patterns for the extractor.
+    #[arg(long)]
+    pub clear: bool,
+    #[command(flatten)]
+    pub install: InstallArgs,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Run validations using plugins' tests.

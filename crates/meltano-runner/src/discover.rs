@@ -11,7 +11,11 @@ use crate::process::{PluginProcess, exit_code};
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
     #[error("Catalog discovery failed: command {command} returned {code} with stderr:\n {stderr}")]
-    Failed { command: String, code: i32, stderr: String },
+    Failed {
+        command: String,
+        code: i32,
+        stderr: String,
+    },
     #[error("Invalid catalog: {0}")]
     Invalid(String),
     #[error(transparent)]
@@ -20,7 +24,11 @@ pub enum DiscoveryError {
 
 /// Runs `process` (whose args already end with `--discover`), writing its stdout to `catalog`;
 /// each stderr line goes to `on_stderr`. The file is removed again unless it holds JSON.
-pub fn discover(process: &PluginProcess, catalog: &Path, mut on_stderr: impl FnMut(&str)) -> Result<(), DiscoveryError> {
+pub fn discover(
+    process: &PluginProcess,
+    catalog: &Path,
+    mut on_stderr: impl FnMut(&str),
+) -> Result<(), DiscoveryError> {
     let out = File::create(catalog)?;
     let mut child = process
         .command()
@@ -28,7 +36,12 @@ pub fn discover(process: &PluginProcess, catalog: &Path, mut on_stderr: impl FnM
         .stdout(Stdio::from(out))
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("could not start {}: {e}", process.program.display())))?;
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("could not start {}: {e}", process.program.display()),
+            )
+        })?;
     let mut stderr_text = String::new();
     if let Some(stderr) = child.stderr.take() {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -41,12 +54,24 @@ pub fn discover(process: &PluginProcess, catalog: &Path, mut on_stderr: impl FnM
     if code != 0 {
         let _ = std::fs::remove_file(catalog);
         let mut command = vec![process.program.display().to_string()];
-        command.extend(process.args.iter().map(|a| a.to_string_lossy().into_owned()));
-        return Err(DiscoveryError::Failed { command: format!("{command:?}"), code, stderr: stderr_text });
+        command.extend(
+            process
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
+        return Err(DiscoveryError::Failed {
+            command: format!("{command:?}"),
+            code,
+            stderr: stderr_text,
+        });
     }
     let valid = File::open(catalog)
         .map_err(|e| e.to_string())
-        .and_then(|f| serde_json::from_reader::<_, serde::de::IgnoredAny>(io::BufReader::new(f)).map_err(|e| e.to_string()));
+        .and_then(|f| {
+            serde_json::from_reader::<_, serde::de::IgnoredAny>(io::BufReader::new(f))
+                .map_err(|e| e.to_string())
+        });
     if let Err(reason) = valid {
         let _ = std::fs::remove_file(catalog);
         return Err(DiscoveryError::Invalid(reason));

@@ -60,6 +60,7 @@ pub async fn prepare(
     command: Option<&str>,
     user_args: &[String],
     log_level: &str,
+    catalog: Option<&std::path::Path>,
 ) -> CliResult<Prepared> {
     let Subject::Plugin { plugin_type, entry } = subject else {
         return Err(CliError::Meltano(
@@ -138,7 +139,7 @@ pub async fn prepare(
         config_file = Some(file);
         env.extend(write_logging_files(&run_dir, role, log_level).map_err(CliError::meltano)?);
         if plugin_type == PluginType::Extractors && command.is_none() && user_args.is_empty() {
-            args.extend(sync_mode_args(project.root(), entry, &settings));
+            args.extend(sync_mode_args(project, entry, &settings, catalog));
         }
     }
     args.extend(command_args.into_iter().map(OsString::from));
@@ -167,31 +168,32 @@ pub async fn prepare(
     })
 }
 
-/// A tap run without arguments syncs: it gets the `catalog` and `state` extras when set.
+/// A tap run without arguments syncs: it gets its prepared catalog (`--catalog` or
+/// `--properties`, per its capabilities) and the `state` extra when set.
 fn sync_mode_args(
-    root: &std::path::Path,
+    project: &meltano_project::Project,
     entry: &PluginEntry,
     settings: &[Resolved],
+    catalog: Option<&std::path::Path>,
 ) -> Vec<OsString> {
-    let extra = |name: &str| {
-        settings
-            .iter()
-            .find(|r| r.spec.name == name)
-            .and_then(|r| r.value.as_ref())
-            .and_then(|v| v.as_str().map(str::to_string))
-    };
+    let capabilities = crate::settings::capabilities(project, PluginType::Extractors, entry);
     let mut args: Vec<OsString> = Vec::new();
-    if let Some(catalog) = extra("_catalog") {
-        let capabilities = entry.capabilities.clone().unwrap_or_default();
-        let flag = if capabilities.iter().any(|c| c == "catalog") {
-            "--catalog"
-        } else {
-            "--properties"
-        };
-        args.extend([flag.into(), root.join(catalog).into()]);
+    if let Some(catalog) = catalog {
+        if capabilities.iter().any(|c| c == "catalog") {
+            args.extend(["--catalog".into(), catalog.into()]);
+        } else if capabilities.iter().any(|c| c == "properties") {
+            args.extend(["--properties".into(), catalog.into()]);
+        }
     }
-    if let Some(state) = extra("_state") {
-        args.extend(["--state".into(), root.join(state).into()]);
+    let state = settings
+        .iter()
+        .find(|r| r.spec.name == "_state")
+        .and_then(|r| r.value.as_ref())
+        .and_then(|v| v.as_str().map(str::to_string));
+    if let Some(state) = state
+        && capabilities.iter().any(|c| c == "state")
+    {
+        args.extend(["--state".into(), project.root().join(state).into()]);
     }
     args
 }

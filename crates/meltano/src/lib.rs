@@ -3,6 +3,7 @@
 //! Commands (under [`commands`]) are thin: they turn arguments into calls on the library crates
 //! and print the results through the [`printer::Printer`]. Exit codes follow Meltano 4.4.1.
 
+mod catalog;
 mod commands;
 mod context;
 mod definitions;

@@ -562,6 +562,37 @@ pub fn plugin_program(
     (executable, venv)
 }
 
+/// The capabilities of a plugin: its own, its project ancestors', else its index definition's.
+pub fn capabilities(
+    project: &Project,
+    plugin_type: PluginType,
+    entry: &PluginEntry,
+) -> Vec<String> {
+    let chain = ancestors(project, plugin_type, entry).unwrap_or_default();
+    std::iter::once(entry)
+        .chain(chain)
+        .find_map(|p| p.capabilities.clone())
+        .or_else(|| {
+            crate::definitions::base_definition(project, plugin_type, entry).map(|d| d.capabilities)
+        })
+        .unwrap_or_default()
+}
+
+/// The `pip_url` of a plugin: its own, its project ancestors', else its index definition's.
+pub fn plugin_pip_url(
+    project: &Project,
+    plugin_type: PluginType,
+    entry: &PluginEntry,
+) -> Option<String> {
+    let chain = ancestors(project, plugin_type, entry).unwrap_or_default();
+    std::iter::once(entry)
+        .chain(chain)
+        .find_map(|p| p.pip_url.clone())
+        .or_else(|| {
+            crate::definitions::base_definition(project, plugin_type, entry).and_then(|d| d.pip_url)
+        })
+}
+
 /// The directory under `.meltano/<type>/` holding a plugin's virtualenv: its own name, unless it
 /// inherits without a `pip_url` of its own and so shares its parent's.
 pub fn plugin_dir_name(project: &Project, plugin_type: PluginType, entry: &PluginEntry) -> String {

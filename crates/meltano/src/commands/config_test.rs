@@ -36,7 +36,14 @@ pub async fn run(
     if mode == AutoInstall::Only {
         return Ok(ExitCode::SUCCESS);
     }
-    let prepared = prepare(stores, subject, None, &[], "info").await?;
+    let catalog = match plugin_type {
+        PluginType::Extractors => {
+            let settings = stores.resolve(subject).await?;
+            crate::catalog::prepare_catalog(ctx, stores, entry, &settings, false).await?
+        }
+        _ => None,
+    };
+    let prepared = prepare(stores, subject, None, &[], "info", catalog.as_deref()).await?;
     let outcome = match plugin_type {
         PluginType::Extractors => test_extractor(&prepared.process, &entry.name),
         _ => {

@@ -105,10 +105,31 @@ async fn invoke(
             return Ok(ExitCode::SUCCESS);
         }
         Some(DumpKind::Catalog) => {
-            return Err(CliError::Meltano(
-                "Catalog discovery is not available in this build yet; `--dump catalog` needs it."
-                    .to_string(),
-            ));
+            if plugin_type != PluginType::Extractors {
+                return Err(CliError::Meltano(format!(
+                    "Plugin '{}' has no catalog: it is not an extractor.",
+                    entry.name
+                )));
+            }
+            installer::ensure_installed(
+                ctx,
+                stores,
+                &[(plugin_type, entry)],
+                AutoInstall::from_args(&args.install),
+            )
+            .await?;
+            let settings = stores.resolve(subject).await?;
+            let path = crate::catalog::prepare_catalog(ctx, stores, entry, &settings, args.refresh_catalog)
+                .await?
+                .ok_or_else(|| {
+                    CliError::Meltano(format!(
+                        "Extractor '{}' has no catalog: it supports neither discovery nor a catalog file.",
+                        entry.name
+                    ))
+                })?;
+            let text = std::fs::read_to_string(&path).map_err(CliError::meltano)?;
+            ctx.printer.out(text.trim_end());
+            return Ok(ExitCode::SUCCESS);
         }
         None => {}
     }
@@ -117,7 +138,24 @@ async fn invoke(
     if mode == AutoInstall::Only {
         return Ok(ExitCode::SUCCESS);
     }
-    let prepared = prepare(stores, subject, command, &args.plugin_args, level).await?;
+    let catalog = if plugin_type == PluginType::Extractors
+        && command.is_none()
+        && args.plugin_args.is_empty()
+    {
+        let settings = stores.resolve(subject).await?;
+        crate::catalog::prepare_catalog(ctx, stores, entry, &settings, args.refresh_catalog).await?
+    } else {
+        None
+    };
+    let prepared = prepare(
+        stores,
+        subject,
+        command,
+        &args.plugin_args,
+        level,
+        catalog.as_deref(),
+    )
+    .await?;
     for name in &args.print_var {
         let value = prepared
             .process

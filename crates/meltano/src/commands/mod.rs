@@ -11,6 +11,7 @@ mod invoke;
 mod lock;
 mod plugin;
 mod remove;
+mod select;
 mod test;
 
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
         Command::Lock(args) => lock::run(ctx, args),
         Command::Install(args) => install::run(ctx, args),
         Command::Invoke(args) => invoke::run(ctx, args),
+        Command::Select(args) => select::run(ctx, args),
         Command::Test(args) => test::run(ctx, args),
         Command::Plugin(args) => match args.command {
             PluginCommand::List { format, .. } => plugin::list(ctx, format),

@@ -87,7 +87,7 @@ async fn run_tests(
     for (entry, plugin_type, test) in selected {
         let label = format!("{}:{test}", entry.name);
         let subject = Subject::Plugin { plugin_type, entry };
-        let prepared = prepare(stores, subject, Some(&test), &[], "info").await?;
+        let prepared = prepare(stores, subject, Some(&test), &[], "info", None).await?;
         let code = prepared
             .process
             .run_attached(|line| ctx.printer.info(line))

@@ -17,3 +17,4 @@ mod plugin_list;
 mod project;
 mod regressions;
 mod remove;
+mod select;

@@ -122,11 +122,12 @@ fn remove_uses_the_database_uri_option() {
     let uri = server.uri(name);
     let t = TestDir::new();
     t.write("meltano.yml", PROJECT);
+    let first = t.run(&["remove", "nothing", "--database-uri", &uri]);
     assert_eq!(
-        t.run(&["remove", "nothing", "--database-uri", &uri])
-            .status
-            .code(),
-        Some(0)
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
     );
     let sqlx_uri = uri.replacen("postgresql://", "postgres://", 1);
     runtime().block_on(insert_setting(&sqlx_uri, "loaders.target-y.default"));
