@@ -171,3 +171,27 @@ fn taps_run_with_their_catalog() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Invalid catalog"));
 }
+
+#[test]
+fn select_in_an_environment_writes_the_environments_entry() {
+    let t = project();
+    let manifest = format!("{}environments:\n- name: dev\n", t.read("meltano.yml"));
+    t.write("meltano.yml", &manifest);
+    stdout(&t.run(&["--environment", "dev", "select", "tap-shop", "orders"]));
+    let text = t.read("meltano.yml");
+    assert!(text.contains("- name: dev\n  config:\n    plugins:\n      extractors:\n      - name: tap-shop\n        select:\n"), "{text}");
+    let listed = stdout(
+        &t.meltano(&[
+            "--environment",
+            "dev",
+            "select",
+            "tap-shop",
+            "--json",
+            "--no-install",
+        ])
+        .output()
+        .unwrap(),
+    );
+    let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(json["enabled_patterns"], serde_json::json!(["orders.*"]));
+}
