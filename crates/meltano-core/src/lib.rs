@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod env_vars;
 pub mod pickle;
 pub mod plugin_type;
+pub mod pyjson;
 pub mod settings;
 pub mod suggest;
 pub mod version;

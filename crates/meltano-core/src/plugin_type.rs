@@ -105,29 +105,6 @@ impl PluginType {
             PluginType::Utilities
         }
     }
-
-    /// The accepted spellings of `--plugin-type` values, for help and error messages.
-    pub const CLI_CHOICES: [&'static str; 19] = [
-        "extractor",
-        "extractors",
-        "loader",
-        "loaders",
-        "transform",
-        "transforms",
-        "orchestrator",
-        "orchestrators",
-        "transformer",
-        "transformers",
-        "file",
-        "files",
-        "utility",
-        "utilities",
-        "mapper",
-        "mappers",
-        "mapping",
-        "mappings",
-        "file bundle",
-    ];
 }
 
 impl fmt::Display for PluginType {

@@ -10,8 +10,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::pyjson;
-
 /// One entry of `settings:`, kept as the JSON object the definition holds (key order included).
 ///
 /// Parse it into `meltano_project::manifest::SettingDefinition` (or the core settings model) with
@@ -283,7 +281,7 @@ impl PluginDefinition {
     /// The lock file text: canonical JSON, indented by two spaces, non-ASCII escaped, with a
     /// trailing newline, exactly as Meltano writes it.
     pub fn to_lock_json(&self) -> String {
-        let mut text = pyjson::to_string_indent2(&self.to_canonical_value());
+        let mut text = meltano_core::pyjson::dumps_indent2(&self.to_canonical_value());
         text.push('\n');
         text
     }

@@ -20,7 +20,6 @@ pub mod cache;
 pub mod client;
 pub mod definition;
 pub mod lock;
-mod pyjson;
 pub mod resolve;
 pub mod variants;
 

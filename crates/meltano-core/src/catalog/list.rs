@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::CatalogError;
 use super::path::path_property;
-use super::pyjson::dumps_indent2;
 use super::rules::{join_breadcrumb, py_type, truthy};
 use super::select::SelectPattern;
 use super::visit::{Flow, ReadExecutor, walk_read};
+use crate::pyjson::dumps_indent2;
 
 /// The selection state of a node, named as Meltano prints it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -19,20 +19,19 @@ mod exec;
 pub mod fnmatch;
 mod list;
 mod path;
-mod pyjson;
 mod pyre_tables;
 mod rules;
 mod select;
 mod sha1;
 mod visit;
 
+pub use crate::pyjson::dumps_indent2;
 pub use cache_key::{CacheKeyInputs, catalog_cache_key};
 pub use list::{
     CatalogSelection, ListColour, SelectionEntry, SelectionType, render_select_json,
     render_select_text,
 };
 pub use path::path_property;
-pub use pyjson::dumps_indent2;
 pub use rules::{
     CatalogRules, CatalogWarning, MetadataRule, RuleSources, SchemaRule, StreamPatterns,
     metadata_extra_rules, property_breadcrumb, schema_extra_rules,

@@ -1,6 +1,6 @@
 //! JSON text as Python's `json.dumps(obj, indent=2)` writes it: `\uXXXX` for non-ASCII, floats
-//! as Python's `repr`, `[]`/`{}` for empty containers. Meltano writes `tap.properties.json` and
-//! `select --list --json` this way.
+//! as Python's `repr`, `[]`/`{}` for empty containers. Meltano writes lock files,
+//! `tap.properties.json` and `select --list --json` this way, so ours match byte for byte.
 
 use serde_json::Value;
 
