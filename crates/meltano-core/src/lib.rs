@@ -3,6 +3,7 @@
 //! Everything here is pure data and logic so that the CLI, the runner and the web UI share one
 //! definition of each rule. It must not depend on tokio, databases or HTTP.
 
+pub mod blocks;
 pub mod catalog;
 pub mod env_vars;
 pub mod pickle;

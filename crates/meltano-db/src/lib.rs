@@ -9,6 +9,7 @@
 
 mod error;
 mod migrations;
+mod runs;
 mod settings;
 mod uri;
 
@@ -20,6 +21,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 pub use error::DbError;
+pub use runs::{PayloadFlag, RunRow, RunState, format_timestamp, parse_timestamp};
 pub use uri::redact_uri;
 
 /// The alembic revision of Meltano 4.1–4.4's schema: the only one we open, and the one we create.

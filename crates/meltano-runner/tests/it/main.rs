@@ -1,0 +1,3 @@
+//! Integration tests of the runner with real processes joined by real pipes.
+
+mod pipeline;
