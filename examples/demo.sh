@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: build meltano, create a project in a fresh directory,
-# add a tap, a target and an inherited tap, and list them. Pipelines (`meltano run`) come next.
+# The main job on the embedded defaults: build meltano, copy the demo project (examples/demo) to a
+# fresh directory, install its loader from PyPI, and run the pipeline twice: the second run,
+# after new orders arrive, extracts only those, from the state the first run left.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
 meltano="$repo/target/release/meltano"
 work=$(mktemp -d "${TMPDIR:-/tmp}/meltano-demo.XXXXXX")
-cd "$work"
+cp -r "$repo/examples/demo" "$work/demo"
+cd "$work/demo"
+mkdir -p output
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
 
-"$meltano" init demo --no-usage-stats
-cd demo
-"$meltano" add tap-demo --custom --namespace tap_demo --pip-url n --executable tap-demo \
-    --capabilities discover,catalog,state --settings 'start_date:date_iso8601,api_key:password'
-"$meltano" add target-demo --custom --namespace target_demo --pip-url n --executable target-demo \
-    --settings 'destination_path'
-"$meltano" add tap-demo --as tap-demo-eu
-"$meltano" environment add qa
-"$meltano" plugin list
-echo
-echo "meltano.yml written in $work/demo:"
-cat meltano.yml
+"$meltano" install
+echo "== first run: every order"
+"$meltano" run orders-to-jsonl
+"$meltano" state get dev:tap-orders-to-target-jsonl
+
+echo "== new orders arrive; second run: only those"
+cat data/orders-later.csv >> data/orders.csv
+"$meltano" run tap-orders target-jsonl
+"$meltano" state get dev:tap-orders-to-target-jsonl
+
+echo "== what the loader wrote"
+for f in output/*.jsonl; do echo "$f"; cat "$f"; done
+"$meltano" logs list
+echo "The project is in $work/demo"

@@ -119,6 +119,12 @@ pub enum Command {
         override_usage = "meltano config [OPTIONS] [COMMAND] [ARGS]..."
     )]
     Config(ConfigArgs),
+    /// Run an EL pipeline to Extract and Load data.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano el [OPTIONS] EXTRACTOR LOADER")]
+    El(ElArgs),
+    /// Run an ELT pipeline to Extract, Load, and Transform data.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano elt [OPTIONS] EXTRACTOR LOADER")]
+    Elt(EltArgs),
     /// Manage environments.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -148,6 +154,13 @@ pub enum Command {
         override_usage = "meltano invoke [OPTIONS] PLUGIN_NAME[:COMMAND_NAME] [PLUGIN_ARGS]..."
     )]
     Invoke(InvokeArgs),
+    /// View and manage Meltano job logs.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano logs [OPTIONS] COMMAND [ARGS]..."
+    )]
+    Logs(LogsArgs),
     /// Manage project plugins.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -158,12 +171,22 @@ pub enum Command {
     /// Remove plugins from your project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano remove [OPTIONS] PLUGIN...")]
     Remove(RemoveArgs),
+    /// Run a set of command blocks in series.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano run [OPTIONS] [BLOCKS]...")]
+    Run(RunArgs),
     /// Manage extractor selection patterns.
     #[command(
         help_template = HELP_TEMPLATE,
         override_usage = "meltano select [OPTIONS] EXTRACTOR [STREAMS_FILTER] [PROPERTIES_FILTER]"
     )]
     Select(SelectArgs),
+    /// Manage Singer state.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano state [OPTIONS] COMMAND [ARGS]..."
+    )]
+    State(StateArgs),
     /// Run validations using plugins' tests.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano test [OPTIONS] [PLUGIN_TESTS]...")]
     Test(TestArgs),
@@ -175,13 +198,18 @@ impl Command {
         match self {
             Command::Add(_) => "add",
             Command::Config(_) => "config",
+            Command::El(_) => "el",
+            Command::Elt(_) => "elt",
             Command::Environment(_) => "environment",
             Command::Hub(_) => "hub",
             Command::Init(_) => "init",
             Command::Lock(_) => "lock",
             Command::Install(_) => "install",
             Command::Invoke(_) => "invoke",
+            Command::Logs(_) => "logs",
+            Command::Run(_) => "run",
             Command::Select(_) => "select",
+            Command::State(_) => "state",
             Command::Test(_) => "test",
             Command::Plugin(_) => "plugin",
             Command::Remove(_) => "remove",
@@ -348,6 +376,205 @@ pub enum EnvironmentCommand {
         /// The environment's name.
         name: String,
     },
+}
+
+/// Manage state.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#state
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+/// The subcommands of `meltano state`, in click's (alphabetical) order.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Clear state.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state clear [OPTIONS] [STATE_ID]")]
+    Clear {
+        /// The state ID to clear.
+        #[arg(value_name = "STATE_ID")]
+        state_id: Option<String>,
+        /// Don't prompt for confirmation.
+        #[arg(long)]
+        force: bool,
+        /// Clear all states IDs.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Copy state to another job ID.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        override_usage = "meltano state copy [OPTIONS] SRC_STATE_ID DST_STATE_ID"
+    )]
+    Copy {
+        /// The state ID to copy from.
+        #[arg(value_name = "SRC_STATE_ID")]
+        src_state_id: String,
+        /// The state ID to overwrite.
+        #[arg(value_name = "DST_STATE_ID")]
+        dst_state_id: String,
+        /// Don't prompt for confirmation.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Edit state in your default text editor.
+    ///
+    /// The state must be valid JSON with a top-level 'singer_state' key: { "singer_state": {
+    /// "bookmarks": {...} } }
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state edit [OPTIONS] STATE_ID")]
+    Edit {
+        /// The state ID to edit.
+        #[arg(value_name = "STATE_ID")]
+        state_id: String,
+        /// Don't prompt for confirmation.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Export all state to JSON on stdout.
+    ///
+    /// Output is a JSON object mapping each state_id to its completed and partial state, suitable
+    /// for piping into 'meltano state import'.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state export [OPTIONS]")]
+    Export,
+    /// Get state.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state get [OPTIONS] STATE_ID")]
+    Get {
+        /// The state ID to read.
+        #[arg(value_name = "STATE_ID")]
+        state_id: String,
+        /// Output format: 'json' for compact single-line (default, ready for meltano state set),
+        /// 'pretty' for human-readable indented format.
+        #[arg(long, value_enum, ignore_case = true, default_value_t = StateFormat::Json)]
+        format: StateFormat,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Import state from a JSON file (or stdin when no file is given).
+    ///
+    /// Reads the format produced by 'meltano state export' and overwrites any existing state for
+    /// each state ID present in the input.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state import [OPTIONS] [INPUT_FILE]")]
+    Import {
+        /// The file to read; `-` or nothing for stdin.
+        #[arg(value_name = "INPUT_FILE")]
+        input_file: Option<PathBuf>,
+    },
+    /// List all state_ids for this project.
+    ///
+    /// Optionally pass a glob-style pattern to filter state_ids by.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state list [OPTIONS]")]
+    List {
+        /// Filter state IDs by pattern.
+        #[arg(long, value_name = "TEXT")]
+        pattern: Option<String>,
+    },
+    /// Add bookmarks to existing state.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state merge [OPTIONS] STATE_ID [STATE]")]
+    Merge {
+        /// The state ID to merge into.
+        #[arg(value_name = "STATE_ID")]
+        state_id: String,
+        /// The state to merge, as JSON with a top-level `singer_state`.
+        #[arg(value_name = "STATE")]
+        state: Option<String>,
+        /// Merge state from an existing state ID.
+        #[arg(long, value_name = "TEXT")]
+        from_state_id: Option<String>,
+        /// Merge state from a JSON file containing Singer state.
+        #[arg(long, value_name = "PATH")]
+        input_file: Option<PathBuf>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Move state to another job ID, clearing the original.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        override_usage = "meltano state move [OPTIONS] SRC_STATE_ID DST_STATE_ID"
+    )]
+    Move {
+        /// The state ID to move (and clear).
+        #[arg(value_name = "SRC_STATE_ID")]
+        src_state_id: String,
+        /// The state ID to overwrite.
+        #[arg(value_name = "DST_STATE_ID")]
+        dst_state_id: String,
+        /// Don't prompt for confirmation.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Set state.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano state set [OPTIONS] STATE_ID [STATE]")]
+    Set {
+        /// The state ID to overwrite.
+        #[arg(value_name = "STATE_ID")]
+        state_id: String,
+        /// The state, as JSON with a top-level `singer_state`.
+        #[arg(value_name = "STATE")]
+        state: Option<String>,
+        /// Don't prompt for confirmation.
+        #[arg(long)]
+        force: bool,
+        /// Set state from json file containing Singer state.
+        #[arg(long, value_name = "PATH")]
+        input_file: Option<PathBuf>,
+        /// Skip validation of state structure (not recommended).
+        #[arg(long)]
+        no_validate: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+impl StateCommand {
+    /// The subcommand's name as typed, for usage errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StateCommand::Clear { .. } => "clear",
+            StateCommand::Copy { .. } => "copy",
+            StateCommand::Edit { .. } => "edit",
+            StateCommand::Export => "export",
+            StateCommand::Get { .. } => "get",
+            StateCommand::Import { .. } => "import",
+            StateCommand::List { .. } => "list",
+            StateCommand::Merge { .. } => "merge",
+            StateCommand::Move { .. } => "move",
+            StateCommand::Set { .. } => "set",
+        }
+    }
+
+    /// `--database-uri` given after the subcommand, which wins over the group's.
+    pub fn database_uri(&self) -> Option<&str> {
+        match self {
+            StateCommand::Clear { db, .. }
+            | StateCommand::Copy { db, .. }
+            | StateCommand::Edit { db, .. }
+            | StateCommand::Get { db, .. }
+            | StateCommand::Merge { db, .. }
+            | StateCommand::Move { db, .. }
+            | StateCommand::Set { db, .. } => db.database_uri.as_deref(),
+            StateCommand::Export | StateCommand::Import { .. } | StateCommand::List { .. } => None,
+        }
+    }
+}
+
+/// `--format` of `state get`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateFormat {
+    Json,
+    Pretty,
 }
 
 /// Manage the plugins in your Meltano project.
@@ -875,4 +1102,276 @@ mod tests {
             ]
         );
     }
+}
+
+/// How a pipeline's state updates are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StateStrategy {
+    /// Complete state, except partial with `--full-refresh`.
+    #[default]
+    Auto,
+    /// Each state is merged over the stored one (partial).
+    Merge,
+    /// Each state replaces the stored one (complete).
+    Overwrite,
+}
+
+/// Run a set of command blocks in series.
+///
+/// Blocks are specified as either a list of plugin names or a job name. An example of a list of
+/// plugin names is: `meltano run some_extractor some_loader some_plugin:some_optional_command`.
+/// These are run in the order they are specified from left to right; a failure in any block
+/// aborts the whole run.
+///
+/// Tap/target pairs are linked automatically, with any mappings between them: `meltano run
+/// tap-gitlab hide-secrets target-postgres dbt:run tap-salesforce target-mysql`.
+///
+/// In an active environment, each extract/load pair keeps incremental state under the ID
+/// `{environment.name}:{extractor_name}-to-{loader_name}(:{state-id-suffix})`.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#run
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Do not run, just parse the invocation, validate it, and explain what would be executed.
+    #[arg(long, help_heading = "Run options")]
+    pub dry_run: bool,
+
+    /// Perform a full refresh (ignore state left behind by any previous runs). Applies to all pipelines.
+    #[arg(long, env = "MELTANO_RUN_FULL_REFRESH", help_heading = "Run options")]
+    pub full_refresh: bool,
+
+    /// Invalidates catalog cache and forces running discovery before this run.
+    #[arg(
+        long,
+        env = "MELTANO_RUN_REFRESH_CATALOG",
+        help_heading = "Run options"
+    )]
+    pub refresh_catalog: bool,
+
+    /// Use a custom run ID.
+    #[arg(
+        long,
+        value_name = "UUID",
+        env = "MELTANO_RUN_ID",
+        help_heading = "Run options"
+    )]
+    pub run_id: Option<String>,
+
+    /// Maximum duration in seconds for the pipeline run. After this time, the pipeline will be gracefully terminated.
+    #[arg(
+        long,
+        value_name = "INTEGER RANGE",
+        env = "MELTANO_RUN_TIMEOUT",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Run options"
+    )]
+    pub timeout: Option<u64>,
+
+    /// Run without state saving. Applies to all pipelines.
+    #[arg(
+        long,
+        env = "MELTANO_RUN_NO_STATE_UPDATE",
+        help_heading = "State options"
+    )]
+    pub no_state_update: bool,
+
+    /// Force a new run even if a pipeline with the same State ID is already present. Applies to all pipelines.
+    #[arg(
+        short = 'f',
+        long,
+        env = "MELTANO_RUN_FORCE",
+        help_heading = "State options"
+    )]
+    pub force: bool,
+
+    /// Define a custom suffix to autogenerate state IDs with.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        env = "MELTANO_RUN_STATE_ID_SUFFIX",
+        help_heading = "State options"
+    )]
+    pub state_id_suffix: Option<String>,
+
+    /// Strategy to use for state updates.
+    #[arg(
+        long,
+        value_enum,
+        env = "MELTANO_RUN_STATE_STRATEGY",
+        help_heading = "State options"
+    )]
+    pub state_strategy: Option<StateStrategy>,
+
+    /// Deprecated: use `--state-strategy merge`.
+    #[arg(long, hide = true)]
+    pub merge_state: bool,
+
+    #[command(flatten, next_help_heading = "Installation options")]
+    pub install: InstallArgs,
+
+    /// Plugin names (`tap-x`, `dbt:run`), mapping names and job names.
+    #[arg(value_name = "BLOCKS", help_heading = "Global options")]
+    pub blocks: Vec<String>,
+
+    #[command(flatten, next_help_heading = "Global options")]
+    pub db: DatabaseArgs,
+}
+
+/// What `el --dump` prints instead of running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ElDump {
+    Catalog,
+    State,
+    ExtractorConfig,
+    LoaderConfig,
+}
+
+/// Run an EL pipeline to Extract and Load data.
+///
+/// meltano el '<extractor_name>' '<loader_name>'
+///
+/// extractor_name: extractor to be used in this pipeline. loader_name: loader to be used in this pipeline.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#el
+#[derive(Debug, Args)]
+pub struct ElArgs {
+    /// Do not actually run.
+    #[arg(long)]
+    pub dry: bool,
+
+    /// Perform a full refresh (ignore state left behind by any previous runs).
+    #[arg(long, env = "MELTANO_RUN_FULL_REFRESH")]
+    pub full_refresh: bool,
+
+    /// Invalidates catalog cache and forces running discovery before this run.
+    #[arg(long)]
+    pub refresh_catalog: bool,
+
+    /// Select only these specific entities for extraction.
+    #[arg(short = 's', long, value_name = "TEXT")]
+    pub select: Vec<String>,
+
+    /// Exclude these specific entities from extraction.
+    #[arg(short = 'e', long, value_name = "TEXT")]
+    pub exclude: Vec<String>,
+
+    /// Extractor catalog file.
+    #[arg(long, value_name = "TEXT")]
+    pub catalog: Option<String>,
+
+    /// Extractor state file.
+    #[arg(long, value_name = "TEXT")]
+    pub state: Option<String>,
+
+    /// Dump content of pipeline-specific generated file.
+    #[arg(long, value_enum)]
+    pub dump: Option<ElDump>,
+
+    /// A custom string to identify the job.
+    #[arg(long, value_name = "TEXT", env = "MELTANO_STATE_ID")]
+    pub state_id: Option<String>,
+
+    /// Force a new run even when a pipeline with the same state ID is already running.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Deprecated: use `--state-strategy merge`.
+    #[arg(long, hide = true)]
+    pub merge_state: bool,
+
+    /// Strategy to use for state updates.
+    #[arg(long, value_enum)]
+    pub state_strategy: Option<StateStrategy>,
+
+    #[command(flatten)]
+    pub install: InstallArgs,
+
+    /// Provide a UUID to use as the run ID.
+    #[arg(long, value_name = "UUID")]
+    pub run_id: Option<String>,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    /// The extractor.
+    pub extractor: String,
+
+    /// The loader.
+    pub loader: String,
+}
+
+/// Whether `elt` runs a transformation after extract and load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Transform {
+    #[default]
+    Skip,
+    Only,
+    Run,
+}
+
+/// Run an ELT pipeline to Extract, Load, and Transform data.
+///
+/// meltano elt '<extractor_name>' '<loader_name>'
+///
+/// extractor_name: extractor to be used in this pipeline. loader_name: loader to be used in this pipeline.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#elt
+#[derive(Debug, Args)]
+pub struct EltArgs {
+    /// Whether to run a transformation after extract and load (deprecated; use `meltano run`).
+    #[arg(long, value_enum, default_value_t = Transform::Skip)]
+    pub transform: Transform,
+
+    #[command(flatten)]
+    pub el: ElArgs,
+}
+
+/// View and manage Meltano job logs.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(subcommand)]
+    pub command: LogsCommand,
+}
+
+/// The subcommands of `meltano logs`.
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Show the directory of the logs.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano logs dir [OPTIONS]")]
+    Dir {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List recent job runs with their log information.
+    ///
+    /// Shows a table of recent runs with their metadata including job name, run ID, status,
+    /// timing, and log availability.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano logs list [OPTIONS]")]
+    List {
+        /// Number of recent runs to show (default: 10).
+        #[arg(short = 'l', long, value_name = "INTEGER", default_value_t = 10)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Show log content for a specific run.
+    ///
+    /// LOG_ID is the run ID (UUID) of the job, which you can get from 'meltano logs list'.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano logs show [OPTIONS] LOG_ID")]
+    Show {
+        /// The run ID.
+        #[arg(value_name = "LOG_ID")]
+        log_id: String,
+        /// Show last N lines of the log.
+        #[arg(short = 'n', long, value_name = "INTEGER")]
+        tail: Option<usize>,
+        /// Output format for job metadata.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }

@@ -9,7 +9,10 @@ pub mod env_vars;
 pub mod pickle;
 pub mod plugin_type;
 pub mod pyjson;
+pub mod schedule;
+pub mod scheduler;
 pub mod settings;
+pub mod state;
 pub mod suggest;
 pub mod version;
 

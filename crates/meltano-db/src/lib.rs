@@ -11,6 +11,7 @@ mod error;
 mod migrations;
 mod runs;
 mod settings;
+mod state;
 mod uri;
 
 use std::fmt;

@@ -36,8 +36,8 @@ pub struct Stage {
 pub enum PipelineEvent {
     /// A line the stage at this index wrote to stderr.
     Stderr { stage: usize, line: String },
-    /// A line the loader wrote to stdout: a Singer state it has confirmed.
-    State(Vec<u8>),
+    /// A line the last stage wrote to stdout: for a loader, a Singer state it has confirmed.
+    Stdout(Vec<u8>),
     /// Every process has ended and every output was read.
     Finished(PipelineOutcome),
 }
@@ -45,8 +45,8 @@ pub enum PipelineEvent {
 /// How the pipeline ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineOutcome {
-    /// Each stage's exit code (128 + signal when killed); 0 for stages killed because the loader
-    /// ended first.
+    /// Each stage's exit code (128 + signal when killed); 0 for stages the pipeline killed
+    /// because the loader or a mapper ended first.
     pub exit_codes: Vec<i32>,
     /// RECORD messages per stream that reached the loader.
     pub records: Vec<(String, u64)>,
@@ -85,7 +85,8 @@ impl PipelineHandle {
         }
     }
 
-    /// Kills the stages before `stage` that still run; returns which ones were killed.
+    /// Kills the stages before `stage` (all of them: `usize::MAX`) that still run; returns
+    /// which ones were killed.
     fn kill_upstream(&self, stage: usize) -> Vec<usize> {
         let Ok(pids) = self.pids.lock() else {
             return Vec::new();
@@ -116,16 +117,16 @@ enum Internal {
     LoaderStdoutDone,
 }
 
-/// Starts the stages (at least two: an extractor and a loader) joined by pipes. Events go to
-/// `sink` from worker threads; the last one is [`PipelineEvent::Finished`].
+/// Starts the stages (an extractor, mappers and a loader; or a single command) joined by pipes.
+/// Events go to `sink` from worker threads; the last one is [`PipelineEvent::Finished`].
 pub fn start(
     stages: Vec<Stage>,
     sink: impl Fn(PipelineEvent) + Send + Sync + 'static,
 ) -> io::Result<PipelineHandle> {
-    if stages.len() < 2 {
+    if stages.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "a pipeline needs an extractor and a loader",
+            "a pipeline needs at least one process",
         ));
     }
     let sink = Arc::new(sink);
@@ -195,7 +196,7 @@ pub fn start(
         });
     }
 
-    // The loader's stdout: its confirmed states, line by line.
+    // The last stage's stdout, line by line (a loader's confirmed states).
     if let Some(stdout) = stdouts[last].take() {
         let sink = Arc::clone(&sink);
         let tx = internal_tx.clone();
@@ -211,7 +212,7 @@ pub fn start(
                             line.pop();
                         }
                         if !line.is_empty() {
-                            sink(PipelineEvent::State(line.clone()));
+                            sink(PipelineEvent::Stdout(line.clone()));
                         }
                     }
                 }
@@ -307,13 +308,14 @@ fn supervise(
                 exit_codes[index] = Some(code);
                 // A consumer whose input had not ended exited before its producers.
                 let early = !input_ended[index] && exit_codes[..index].iter().any(Option::is_none);
-                if early && index == last {
-                    for stage in handle.kill_upstream(last) {
+                if early {
+                    // The loader ending first decides alone; a mapper ending first fails the
+                    // pipeline. Either way, what is still running is stopped and not blamed.
+                    intermediate_failed |= index < last;
+                    let stop_before = if index == last { last } else { usize::MAX };
+                    for stage in handle.kill_upstream(stop_before) {
                         killed_by_us[stage] = true;
                     }
-                } else if early {
-                    intermediate_failed = true;
-                    handle.kill();
                 }
             }
             Internal::Relayed(hop, report) => {

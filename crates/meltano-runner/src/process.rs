@@ -38,17 +38,7 @@ impl PluginProcess {
     /// While the plugin runs, Ctrl-C (which the terminal also sends to the plugin) does not stop
     /// Meltano, and SIGTERM is passed on to the plugin, so Meltano outlives it and cleans up
     /// after it (its config file holds secrets).
-    pub fn run_attached(&self, on_stderr: impl FnMut(&str)) -> io::Result<i32> {
-        self.run(false, on_stderr)
-    }
-
-    /// Runs with stdin closed and both stdout and stderr read line by line into `on_line`, as
-    /// `meltano run` runs a command block; signals are handled as in [`Self::run_attached`].
-    pub fn run_captured(&self, on_line: impl FnMut(&str)) -> io::Result<i32> {
-        self.run(true, on_line)
-    }
-
-    fn run(&self, capture_stdout: bool, mut on_stderr: impl FnMut(&str)) -> io::Result<i32> {
+    pub fn run_attached(&self, mut on_stderr: impl FnMut(&str)) -> io::Result<i32> {
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
@@ -56,16 +46,8 @@ impl PluginProcess {
         let signals_handle = signals.handle();
         let mut child = self
             .command()
-            .stdin(if capture_stdout {
-                Stdio::null()
-            } else {
-                Stdio::inherit()
-            })
-            .stdout(if capture_stdout {
-                Stdio::piped()
-            } else {
-                Stdio::inherit()
-            })
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| {
@@ -85,23 +67,9 @@ impl PluginProcess {
         // Lines arrive through a channel so that a grandchild still holding stderr open after the
         // plugin exits (a backgrounded `sleep`, say) cannot keep Meltano waiting.
         let (lines_tx, lines) = mpsc::channel::<String>();
-        let outputs: Vec<Box<dyn io::Read + Send>> = [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        for output in outputs {
-            let lines_tx = lines_tx.clone();
+        if let Some(stderr) = child.stderr.take() {
             std::thread::spawn(move || {
-                for line in BufReader::new(output).lines() {
+                for line in BufReader::new(stderr).lines() {
                     let line = match line {
                         Ok(line) => line,
                         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -115,7 +83,6 @@ impl PluginProcess {
                 }
             });
         }
-        drop(lines_tx);
         let status = loop {
             match lines.recv_timeout(Duration::from_millis(50)) {
                 Ok(line) => on_stderr(&line),

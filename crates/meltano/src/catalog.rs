@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
-use crate::invocation::prepare;
+use crate::invocation::{PrepareOptions, prepare};
 use crate::settings::{SettingsStores, Subject};
 
 /// The file names Meltano uses in a tap's run directory.
@@ -84,17 +84,15 @@ pub async fn prepare_catalog(
         if !reuse {
             let _ = std::fs::remove_file(&key_path);
             ctx.printer.info("Running catalog discovery");
-            let prepared = prepare(
-                stores,
-                subject,
-                None,
-                &["--discover".to_string()],
-                "info",
-                None,
-            )
-            .await?;
+            let discover_args = ["--discover".to_string()];
+            let options = PrepareOptions {
+                user_args: &discover_args,
+                ..PrepareOptions::default()
+            };
+            let prepared = prepare(stores, subject, &options).await?;
             discover(&prepared.process, &catalog_path, |line| {
-                ctx.printer.info(line)
+                ctx.printer
+                    .log_as(crate::printer::Level::Info, &entry.name, line)
             })
             .map_err(CliError::meltano)?;
         }

@@ -29,6 +29,12 @@ pub enum CliError {
     /// A prompt answered with end of input: `Aborted!`, exit 1.
     #[error("Aborted!")]
     Aborted,
+    /// A click exception: `Error: …` on stderr, exit 1.
+    #[error("{0}")]
+    Click(String),
+    /// A failure already logged in full; only the exit code is left to give.
+    #[error("exit code {0}")]
+    Exit(u8),
 }
 
 impl CliError {
@@ -74,6 +80,11 @@ impl CliError {
                 printer.err("Aborted!");
                 ExitCode::from(1)
             }
+            CliError::Click(message) => {
+                printer.err(&format!("Error: {message}"));
+                ExitCode::from(1)
+            }
+            CliError::Exit(code) => ExitCode::from(*code),
         }
     }
 }

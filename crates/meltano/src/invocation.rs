@@ -52,16 +52,54 @@ pub fn plugin_commands(
     commands
 }
 
-/// Builds the process for `subject`, running `command` (a name from `commands:`) if given, with
-/// `user_args` appended. `log_level` goes into the Singer logging files.
+/// How to prepare a plugin process, beyond which plugin it is.
+#[derive(Debug, Clone, Copy)]
+pub struct PrepareOptions<'a> {
+    /// A name from the plugin's `commands:`.
+    pub command: Option<&'a str>,
+    /// Appended to the command line.
+    pub user_args: &'a [String],
+    /// The level written into the Singer logging files.
+    pub log_level: &'a str,
+    /// A tap's prepared catalog (sync mode).
+    pub catalog: Option<&'a std::path::Path>,
+    /// A tap's prepared state file (sync mode); when None, the `state` extra, if set.
+    pub state: Option<&'a std::path::Path>,
+    /// Merged over the plugin's config file (a mapping's `config:`).
+    pub config_overlay: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The variables of the plugins upstream in a pipeline, set before the plugin's own.
+    pub upstream_env: &'a [(String, String)],
+}
+
+impl Default for PrepareOptions<'_> {
+    fn default() -> Self {
+        PrepareOptions {
+            command: None,
+            user_args: &[],
+            log_level: "info",
+            catalog: None,
+            state: None,
+            config_overlay: None,
+            upstream_env: &[],
+        }
+    }
+}
+
+/// Builds the process for `subject` as `options` say.
 pub async fn prepare(
     stores: &SettingsStores<'_>,
     subject: Subject<'_>,
-    command: Option<&str>,
-    user_args: &[String],
-    log_level: &str,
-    catalog: Option<&std::path::Path>,
+    options: &PrepareOptions<'_>,
 ) -> CliResult<Prepared> {
+    let PrepareOptions {
+        command,
+        user_args,
+        log_level,
+        catalog,
+        state,
+        config_overlay,
+        upstream_env,
+    } = *options;
     let Subject::Plugin { plugin_type, entry } = subject else {
         return Err(CliError::Meltano(
             "Meltano itself cannot be invoked as a plugin.".to_string(),
@@ -69,7 +107,8 @@ pub async fn prepare(
     };
     let project = stores.project;
     let settings = stores.resolve(subject).await?;
-    let mut env = stores.plugin_process_env(&subject, &settings).await?;
+    let mut env = upstream_env.to_vec();
+    env.extend(stores.plugin_process_env(&subject, &settings).await?);
     let (mut executable, venv) = plugin_program(project, plugin_type, entry);
     let lookup_env = env.clone();
     let lookup = move |name: &str| {
@@ -133,13 +172,16 @@ pub async fn prepare(
     let mut config_file = None;
     if let Some(role) = singer_role(plugin_type) {
         let run_dir = project.sys_dir().run_dir().join(&entry.name);
-        let file = ConfigFile::write(&run_dir, role, &plugin_config(&settings))
-            .map_err(CliError::meltano)?;
+        let mut config = plugin_config(&settings);
+        if let (Some(overlay), Some(object)) = (config_overlay, config.as_object_mut()) {
+            object.extend(overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let file = ConfigFile::write(&run_dir, role, &config).map_err(CliError::meltano)?;
         args.extend(["--config".into(), file.path().into()]);
         config_file = Some(file);
         env.extend(write_logging_files(&run_dir, role, log_level).map_err(CliError::meltano)?);
         if plugin_type == PluginType::Extractors && command.is_none() && user_args.is_empty() {
-            args.extend(sync_mode_args(project, entry, &settings, catalog));
+            args.extend(sync_mode_args(project, entry, &settings, catalog, state));
         }
     }
     args.extend(command_args.into_iter().map(OsString::from));
@@ -175,6 +217,7 @@ fn sync_mode_args(
     entry: &PluginEntry,
     settings: &[Resolved],
     catalog: Option<&std::path::Path>,
+    state_file: Option<&std::path::Path>,
 ) -> Vec<OsString> {
     let capabilities = crate::settings::capabilities(project, PluginType::Extractors, entry);
     let mut args: Vec<OsString> = Vec::new();
@@ -185,15 +228,17 @@ fn sync_mode_args(
             args.extend(["--properties".into(), catalog.into()]);
         }
     }
-    let state = settings
-        .iter()
-        .find(|r| r.spec.name == "_state")
-        .and_then(|r| r.value.as_ref())
-        .and_then(|v| v.as_str().map(str::to_string));
+    let state = state_file.map(std::path::Path::to_path_buf).or_else(|| {
+        settings
+            .iter()
+            .find(|r| r.spec.name == "_state")
+            .and_then(|r| r.value.as_ref())
+            .and_then(|v| v.as_str().map(|s| project.root().join(s)))
+    });
     if let Some(state) = state
         && capabilities.iter().any(|c| c == "state")
     {
-        args.extend(["--state".into(), project.root().join(state).into()]);
+        args.extend(["--state".into(), state.into()]);
     }
     args
 }

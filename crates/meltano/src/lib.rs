@@ -11,6 +11,7 @@ mod error;
 mod installer;
 mod invocation;
 mod log_config;
+mod pipeline;
 mod printer;
 mod prompt;
 mod settings;
@@ -146,8 +147,8 @@ fn os_name() -> &'static str {
     }
 }
 
-/// Sets a variable for this process and its children.
-fn set_env(name: &str, value: &str) {
+/// Sets a variable for this process and its children; only before other threads start.
+pub(crate) fn set_env(name: &str, value: &str) {
     // SAFETY: called on the main thread before any other thread is started.
     #[allow(unsafe_code)]
     unsafe {

@@ -51,6 +51,8 @@ pub struct Printer {
     local_time: bool,
     /// Log lines go here instead of stderr when a logging configuration names a file.
     log_file: Option<Mutex<File>>,
+    /// A run's `elt.log`: every log line also goes here, uncoloured, whatever the level.
+    run_log: Mutex<Option<File>>,
 }
 
 impl Printer {
@@ -67,6 +69,7 @@ impl Printer {
             colour,
             local_time,
             log_file: None,
+            run_log: Mutex::new(None),
         }
     }
 
@@ -139,10 +142,40 @@ impl Printer {
 
     /// Writes one log event in the configured format, if its level passes the threshold.
     pub fn log(&self, level: Level, event: &str) {
+        self.log_as(level, "meltano", event);
+    }
+
+    /// Copies every later log line into `file` (a run's `elt.log`) until [`Self::end_run_log`].
+    pub fn start_run_log(&self, file: File) {
+        if let Ok(mut slot) = self.run_log.lock() {
+            *slot = Some(file);
+        }
+    }
+
+    pub fn end_run_log(&self) {
+        if let Ok(mut slot) = self.run_log.lock() {
+            *slot = None;
+        }
+    }
+
+    /// Writes one log event under `name` (a plugin's name for the lines it writes to stderr).
+    pub fn log_as(&self, level: Level, name: &str, event: &str) {
+        // The run log keeps info and above, and debug lines when the console shows them.
+        if (level >= Level::Info || self.enabled(level))
+            && let Ok(mut run_log) = self.run_log.lock()
+            && let Some(file) = run_log.as_mut()
+        {
+            let line = format!(
+                "{} [{:<9}] {name:<12} {event}",
+                self.timestamp(),
+                level.name()
+            );
+            let _ = writeln!(file, "{line}");
+        }
         if !self.enabled(level) {
             return;
         }
-        let line = self.format_line(level, event);
+        let line = self.format_line(level, name, event);
         match &self.log_file {
             Some(file) => {
                 if let Ok(mut file) = file.lock() {
@@ -178,33 +211,35 @@ impl Printer {
         }
     }
 
-    fn format_line(&self, level: Level, event: &str) -> String {
+    fn format_line(&self, level: Level, name: &str, event: &str) -> String {
         match self.format {
             LogFormat::Plain => event.to_string(),
             LogFormat::Json => serde_json::json!({
                 "event": event,
                 "level": level.name(),
                 "timestamp": self.timestamp(),
+                "name": name,
             })
             .to_string()
             .replace("\",\"", "\", \"")
             .replace("\":\"", "\": \""),
             LogFormat::KeyValue => format!(
-                "timestamp={} level={} event={} logger='meltano'",
+                "timestamp={} level={} event={} logger='meltano' name={}",
                 python_repr(&self.timestamp()),
                 python_repr(level.name()),
-                python_repr(event)
+                python_repr(event),
+                python_repr(name)
             ),
             LogFormat::Colored | LogFormat::Uncolored => {
                 let padded = format!("{:<9}", level.name());
                 if self.colour {
                     format!(
-                        "\x1b[2m{}\x1b[0m [{}\x1b[1m{padded}\x1b[0m] \x1b[34mmeltano     \x1b[0m {event}",
+                        "\x1b[2m{}\x1b[0m [{}\x1b[1m{padded}\x1b[0m] \x1b[34m{name:<12}\x1b[0m {event}",
                         self.timestamp(),
                         level.colour()
                     )
                 } else {
-                    format!("{} [{padded}] meltano      {event}", self.timestamp())
+                    format!("{} [{padded}] {name:<12} {event}", self.timestamp())
                 }
             }
         }

@@ -4,4 +4,5 @@
 mod connect;
 mod schema;
 mod settings;
+mod state;
 mod support;

@@ -40,7 +40,7 @@ fn run(stages: Vec<Stage>, with: impl FnOnce(&PipelineHandle)) -> Seen {
             .recv_timeout(Duration::from_secs(60))
             .expect("pipeline finishes")
         {
-            PipelineEvent::State(line) => states.push(String::from_utf8(line).unwrap()),
+            PipelineEvent::Stdout(line) => states.push(String::from_utf8(line).unwrap()),
             PipelineEvent::Stderr { stage, line } => stderr.push((stage, line)),
             PipelineEvent::Finished(outcome) => {
                 return Seen {
@@ -196,4 +196,12 @@ fn a_256_mib_line_and_ten_million_records_pass_unchanged() {
     assert_eq!(seen.outcome.exit_codes, vec![0, 0]);
     assert_eq!(seen.outcome.records, vec![("many".to_string(), 10_000_000)]);
     assert_eq!(seen.states, vec!["{\"lines\": 10000000}"]);
+}
+
+#[test]
+fn a_single_command_reports_its_stdout_lines() {
+    let seen = run(vec![sh("dbt", "echo one; echo two >&2; exit 4")], |_| {});
+    assert_eq!(seen.outcome.exit_codes, vec![4]);
+    assert_eq!(seen.states, vec!["one"]);
+    assert_eq!(seen.stderr, vec![(0, "two".to_string())]);
 }

@@ -9,7 +9,7 @@ use meltano_runner::{TestOutcome, test_extractor, test_loader};
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
 use crate::installer::{self, AutoInstall};
-use crate::invocation::prepare;
+use crate::invocation::{PrepareOptions, prepare};
 use crate::settings::{SettingsStores, Subject, capitalize};
 
 /// Tests the subject's configuration; exit 1 when the plugin rejects it.
@@ -43,7 +43,15 @@ pub async fn run(
         }
         _ => None,
     };
-    let prepared = prepare(stores, subject, None, &[], "info", catalog.as_deref()).await?;
+    let prepared = prepare(
+        stores,
+        subject,
+        &PrepareOptions {
+            catalog: catalog.as_deref(),
+            ..PrepareOptions::default()
+        },
+    )
+    .await?;
     let outcome = match plugin_type {
         PluginType::Extractors => test_extractor(&prepared.process, &entry.name),
         _ => {

@@ -9,7 +9,7 @@ use meltano_core::PluginType;
 use crate::context::{Context, EnvironmentPolicy, block_on};
 use crate::error::{CliError, CliResult};
 use crate::installer::{self, AutoInstall};
-use crate::invocation::{plugin_commands, prepare};
+use crate::invocation::{PrepareOptions, plugin_commands, prepare};
 use crate::settings::{SettingsStores, Subject, plugin_config};
 
 /// Runs the plugin, or answers `--list-commands`, `--dump` and `--print-var`.
@@ -147,15 +147,14 @@ async fn invoke(
     } else {
         None
     };
-    let prepared = prepare(
-        stores,
-        subject,
+    let options = PrepareOptions {
         command,
-        &args.plugin_args,
-        level,
-        catalog.as_deref(),
-    )
-    .await?;
+        user_args: &args.plugin_args,
+        log_level: level,
+        catalog: catalog.as_deref(),
+        ..PrepareOptions::default()
+    };
+    let prepared = prepare(stores, subject, &options).await?;
     for name in &args.print_var {
         let value = prepared
             .process

@@ -3,15 +3,19 @@
 pub mod add;
 mod config;
 mod config_test;
+mod el;
 mod environment;
 mod hub;
 mod init;
 mod install;
 mod invoke;
 mod lock;
+mod logs;
 mod plugin;
 mod remove;
+mod run;
 mod select;
+mod state;
 mod test;
 
 use std::process::ExitCode;
@@ -26,6 +30,8 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
     match command {
         Command::Add(args) => add::run(ctx, args),
         Command::Config(args) => config::run(ctx, args),
+        Command::El(args) => el::el(ctx, args),
+        Command::Elt(args) => el::elt(ctx, args),
         Command::Environment(args) => match args.command {
             EnvironmentCommand::Add { name } => environment::add(ctx, &name),
             EnvironmentCommand::List => environment::list(ctx),
@@ -34,13 +40,16 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
         Command::Hub(args) => hub::run(ctx, args.command),
         Command::Init(args) => init::run(ctx, args),
         Command::Lock(args) => lock::run(ctx, args),
+        Command::Logs(args) => logs::run(ctx, args.command),
         Command::Install(args) => install::run(ctx, args),
         Command::Invoke(args) => invoke::run(ctx, args),
         Command::Select(args) => select::run(ctx, args),
+        Command::State(args) => state::run(ctx, args),
         Command::Test(args) => test::run(ctx, args),
         Command::Plugin(args) => match args.command {
             PluginCommand::List { format, .. } => plugin::list(ctx, format),
         },
         Command::Remove(args) => remove::run(ctx, args),
+        Command::Run(args) => run::run(ctx, args),
     }
 }

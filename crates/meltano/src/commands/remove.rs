@@ -23,7 +23,24 @@ pub fn run(ctx: &Context, args: RemoveArgs) -> CliResult<ExitCode> {
         .as_deref()
         .map(|t| t.parse::<PluginType>().map_err(CliError::meltano))
         .transpose()?;
-    let db = block_on(ctx.database(&project, args.db.database_uri.as_deref()))??;
+    // One runtime for the whole command: the database pool belongs to the runtime that opened it.
+    block_on(async {
+        let db = ctx
+            .database(&project, args.db.database_uri.as_deref())
+            .await?;
+        let removed = remove_all(ctx, &project, &db, &args, explicit_type).await;
+        db.close().await;
+        removed
+    })?
+}
+
+async fn remove_all(
+    ctx: &Context,
+    project: &Project,
+    db: &SystemDb,
+    args: &RemoveArgs,
+    explicit_type: Option<PluginType>,
+) -> CliResult<ExitCode> {
     let mut fully_removed = 0;
     for name in &args.plugins {
         // Without --plugin-type, the project's own plugin of that name decides; else the name's prefix.
@@ -36,11 +53,10 @@ pub fn run(ctx: &Context, args: RemoveArgs) -> CliResult<ExitCode> {
                     .map(|(t, _)| t)
             })
             .unwrap_or_else(|| PluginType::infer_from_name(name));
-        if remove_one(ctx, &project, &db, plugin_type, name)? {
+        if remove_one(ctx, project, db, plugin_type, name).await? {
             fully_removed += 1;
         }
     }
-    block_on(db.close())?;
     let total = args.plugins.len();
     if total > 1 {
         let summary = format!("Fully removed {fully_removed}/{total} plugins");
@@ -54,7 +70,7 @@ pub fn run(ctx: &Context, args: RemoveArgs) -> CliResult<ExitCode> {
 }
 
 /// Removes one plugin from the four places; true when it was found in all of them.
-fn remove_one(
+async fn remove_one(
     ctx: &Context,
     project: &Project,
     db: &SystemDb,
@@ -67,7 +83,9 @@ fn remove_one(
     let mut found_everywhere = true;
 
     let namespace = format!("{}.{name}.default", plugin_type.plural());
-    block_on(db.delete_plugin_settings(&namespace))?.map_err(CliError::meltano)?;
+    db.delete_plugin_settings(&namespace)
+        .await
+        .map_err(CliError::meltano)?;
     printer.info(&format!(
         "Reset {descriptor} '{name}' plugin settings in the system database"
     ));

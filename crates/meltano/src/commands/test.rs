@@ -8,7 +8,7 @@ use meltano_project::manifest::PluginEntry;
 use crate::context::{Context, EnvironmentPolicy, block_on};
 use crate::error::{CliError, CliResult};
 use crate::installer::{self, AutoInstall};
-use crate::invocation::{plugin_commands, prepare};
+use crate::invocation::{PrepareOptions, plugin_commands, prepare};
 use crate::settings::{SettingsStores, Subject};
 
 /// Runs the selected tests and prints one line each, then a summary; exit 1 if any failed.
@@ -87,7 +87,15 @@ async fn run_tests(
     for (entry, plugin_type, test) in selected {
         let label = format!("{}:{test}", entry.name);
         let subject = Subject::Plugin { plugin_type, entry };
-        let prepared = prepare(stores, subject, Some(&test), &[], "info", None).await?;
+        let prepared = prepare(
+            stores,
+            subject,
+            &PrepareOptions {
+                command: Some(&test),
+                ..PrepareOptions::default()
+            },
+        )
+        .await?;
         let code = prepared
             .process
             .run_attached(|line| ctx.printer.info(line))

@@ -17,4 +17,6 @@ mod plugin_list;
 mod project;
 mod regressions;
 mod remove;
+mod run;
 mod select;
+mod state;

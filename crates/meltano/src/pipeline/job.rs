@@ -1,0 +1,122 @@
+//! A pipeline's row in `runs`: stale runs failed first, one live run per state ID unless
+//! forced, a heartbeat while it runs, and its end.
+
+use chrono::{NaiveDateTime, Utc};
+use meltano_core::env_vars;
+use meltano_db::{RunState, SystemDb};
+use uuid::Uuid;
+
+use crate::context::Context;
+use crate::error::{CliError, CliResult};
+
+/// How long a run may go without a heartbeat before it is taken for dead.
+const HEARTBEAT_STALE_MINUTES: i64 = 5;
+/// Rows written before heartbeats existed are taken for dead after this long.
+const LEGACY_STALE_HOURS: i64 = 24;
+
+/// A running job: one `runs` row.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub state_id: String,
+    pub run_id: Uuid,
+}
+
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// A timestamp as Python prints a naive datetime.
+pub fn python_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// Marks dead the runs of `state_id` (or of every state ID) that stopped sending heartbeats.
+pub async fn fail_stale_runs(
+    ctx: &Context,
+    db: &SystemDb,
+    state_id: Option<&str>,
+) -> CliResult<()> {
+    let now = now();
+    for run in db.running_runs(state_id).await.map_err(CliError::meltano)? {
+        let reason = match (run.last_heartbeat_at, run.started_at) {
+            (Some(beat), _) if now - beat > chrono::Duration::minutes(HEARTBEAT_STALE_MINUTES) => {
+                "No heartbeat recorded for 5 minutes. The process was likely killed unceremoniously."
+            }
+            (None, Some(started))
+                if now - started > chrono::Duration::hours(LEGACY_STALE_HOURS) =>
+            {
+                "Still running after 24 hours. The process was likely killed unceremoniously."
+            }
+            _ => continue,
+        };
+        db.finish_run(run.id, RunState::Dead, Some(reason), now)
+            .await
+            .map_err(CliError::meltano)?;
+        let started = run.started_at.map(python_time).unwrap_or_default();
+        ctx.printer.info(&format!(
+            "Marked stale run that started at {started} as failed: {reason}"
+        ));
+    }
+    Ok(())
+}
+
+/// Starts a job for `state_id`, refusing when another live run holds it (unless `force`).
+/// `already_running` words the refusal for the calling command.
+pub async fn start(
+    ctx: &Context,
+    db: &SystemDb,
+    state_id: &str,
+    run_id: Uuid,
+    force: bool,
+    already_running: impl Fn(&meltano_db::RunRow) -> String,
+) -> CliResult<Job> {
+    fail_stale_runs(ctx, db, Some(state_id)).await?;
+    let running = db
+        .running_runs(Some(state_id))
+        .await
+        .map_err(CliError::meltano)?;
+    if let Some(existing) = running.first() {
+        if !force {
+            return Err(CliError::Meltano(already_running(existing)));
+        }
+        ctx.printer
+            .warn("Force option is enabled, ignoring stale job check.");
+    }
+    let trigger = std::env::var(env_vars::MELTANO_JOB_TRIGGER).unwrap_or_else(|_| "cli".into());
+    let id = db
+        .start_run(state_id, &run_id, &trigger, now())
+        .await
+        .map_err(CliError::meltano)?;
+    Ok(Job {
+        id,
+        state_id: state_id.to_string(),
+        run_id,
+    })
+}
+
+/// The refusal `meltano run` gives when the state ID is taken.
+pub fn run_already_running(existing: &meltano_db::RunRow) -> String {
+    let started = existing.started_at.map(python_time).unwrap_or_default();
+    let until = existing
+        .last_heartbeat_at
+        .or(existing.started_at)
+        .map(|t| python_time(t + chrono::Duration::minutes(HEARTBEAT_STALE_MINUTES)))
+        .unwrap_or_default();
+    format!(
+        "Another '{}' pipeline is already running which started at {started}. Wait until {until} \
+         when the job will be automatically cancelled if stale, or ignore this check using the \
+         '--force' option.",
+        existing.job_name
+    )
+}
+
+/// The refusal `meltano el` gives when the state ID is taken.
+pub fn el_already_running(existing: &meltano_db::RunRow) -> String {
+    let started = existing.started_at.map(python_time).unwrap_or_default();
+    format!(
+        "Another '{}' pipeline is already running which started at {started}. To ignore this \
+         check use the '--force' option.",
+        existing.job_name
+    )
+}
