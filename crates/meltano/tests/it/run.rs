@@ -750,3 +750,94 @@ fn plugin_lines_carry_the_plugin_name_in_json_logs() {
     assert!(lines.iter().any(|l| l["event"]
         == "Performing full refresh, ignoring state left behind by any previous runs."));
 }
+
+#[test]
+fn el_flags_select_catalog_state_and_transform() {
+    let t = project();
+    // --select/--exclude become select_filter rules over the streams of the catalog.
+    let stream_selected = |args: &[&str]| {
+        let mut all = vec!["el", "tap-rows", "target-file", "--dump", "catalog"];
+        all.extend_from_slice(args);
+        let out = t.run(&all);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let catalog: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        catalog["streams"][0]["metadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["breadcrumb"] == serde_json::json!([]))
+            .map(|m| m["metadata"]["selected"].clone())
+    };
+    assert_eq!(
+        stream_selected(&["--select", "rows"]),
+        Some(serde_json::json!(true))
+    );
+    assert_eq!(
+        stream_selected(&["--exclude", "rows"]),
+        Some(serde_json::json!(false))
+    );
+
+    // --catalog replaces discovery; --state replaces the stored state.
+    t.write("my-catalog.json", r#"{"streams": []}"#);
+    let out = t.run(&[
+        "el",
+        "tap-rows",
+        "target-file",
+        "--catalog",
+        "my-catalog.json",
+        "--dump",
+        "catalog",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Using custom catalog in"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        serde_json::json!({"streams": []})
+    );
+    t.write("my-state.json", r#"{"bookmarks": {"rows": 2}}"#);
+    let out = t.run(&[
+        "el",
+        "tap-rows",
+        "target-file",
+        "--state-id",
+        "s",
+        "--state",
+        "my-state.json",
+    ]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("Found state in"), "{log}");
+    assert!(log.contains("starting after id 2"), "{log}");
+    assert_eq!(loaded_ids(t.path(), "out.jsonl"), vec![3]);
+
+    // elt --transform run: the transformer's `run` command after extract and load.
+    let out = t.run(&[
+        "elt",
+        "tap-rows",
+        "target-file",
+        "--state-id",
+        "s",
+        "--transform",
+        "run",
+    ]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("The `elt` command is deprecated in favor of `el`"),
+        "{log}"
+    );
+    assert!(log.contains("dbt-fake     transformed"), "{log}");
+
+    // --dry names what would run.
+    let out = t.run(&["el", "tap-rows", "target-file", "--dry"]);
+    let log = stderr(&out);
+    assert!(
+        log.contains("\textractor: tap-rows at './tap_rows.py'"),
+        "{log}"
+    );
+    assert_eq!(runs(t.path()).len(), 2);
+}
