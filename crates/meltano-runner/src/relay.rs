@@ -5,8 +5,10 @@
 //! bounded prefix of each line, so neither memory nor time grows with a line's length and no
 //! message body is ever parsed.
 
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 /// How much of each line the counter looks at: Singer writers put `type` and `stream` first.
 const PREFIX: usize = 512;
@@ -69,15 +71,18 @@ pub fn relay(mut from: impl Read, mut to: impl Write, count: bool) -> RelayRepor
     }
 }
 
-/// Counts RECORD messages per stream from the first [`PREFIX`] bytes of each line.
+/// Counts RECORD messages per stream from the first [`PREFIX`] bytes of each line, without
+/// allocating per line: streams are few, so a list with the last hit first beats hashing.
 #[derive(Debug, Default)]
 pub struct RecordCounter {
     /// The start of the current, unfinished line (at most PREFIX bytes).
     prefix: Vec<u8>,
     /// Bytes of the current line seen so far.
     line_len: usize,
-    counts: HashMap<Vec<u8>, u64>,
-    order: Vec<Vec<u8>>,
+    /// Each stream's raw (still escaped) name and count, in order of first appearance.
+    streams: Vec<(Vec<u8>, u64)>,
+    /// Index of the stream counted last: consecutive records usually share it.
+    last: usize,
 }
 
 impl RecordCounter {
@@ -110,15 +115,30 @@ impl RecordCounter {
     }
 
     fn classify(&mut self, line: &[u8]) {
-        if string_value(line, b"\"type\"").as_deref() != Some(b"RECORD".as_slice()) {
+        static TYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"type\""));
+        static STREAM: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"stream\""));
+        if string_value(line, &TYPE) != Some(b"RECORD".as_slice()) {
             return;
         }
-        let stream = string_value(line, b"\"stream\"").unwrap_or_default();
-        match self.counts.get_mut(&stream) {
-            Some(n) => *n += 1,
+        let stream = string_value(line, &STREAM).unwrap_or_default();
+        if let Some((name, count)) = self.streams.get_mut(self.last)
+            && name.as_slice() == stream
+        {
+            *count += 1;
+            return;
+        }
+        match self
+            .streams
+            .iter()
+            .position(|(name, _)| name.as_slice() == stream)
+        {
+            Some(index) => {
+                self.streams[index].1 += 1;
+                self.last = index;
+            }
             None => {
-                self.order.push(stream.clone());
-                self.counts.insert(stream, 1);
+                self.streams.push((stream.to_vec(), 1));
+                self.last = self.streams.len() - 1;
             }
         }
     }
@@ -129,20 +149,17 @@ impl RecordCounter {
             let prefix = std::mem::take(&mut self.prefix);
             self.classify(&prefix);
         }
-        self.order
+        self.streams
             .iter()
-            .map(|name| {
-                let text = decode_json_string(name);
-                (text, self.counts.get(name).copied().unwrap_or(0))
-            })
+            .map(|(name, count)| (decode_json_string(name), *count))
             .collect()
     }
 }
 
-/// The raw (still escaped) string value of `"key"` in a JSON object prefix, if it is a string.
-fn string_value(line: &[u8], key: &[u8]) -> Option<Vec<u8>> {
-    let at = memchr::memmem::find(line, key)?;
-    let rest = &line[at + key.len()..];
+/// The raw (still escaped) string value of the key `finder` finds in a JSON object prefix.
+fn string_value<'a>(line: &'a [u8], finder: &Finder<'_>) -> Option<&'a [u8]> {
+    let at = finder.find(line)?;
+    let rest = &line[at + finder.needle().len()..];
     let rest = trim_start(rest);
     let rest = trim_start(rest.strip_prefix(b":")?);
     let rest = rest.strip_prefix(b"\"")?;
@@ -150,7 +167,7 @@ fn string_value(line: &[u8], key: &[u8]) -> Option<Vec<u8>> {
     for (i, &b) in rest.iter().enumerate() {
         match b {
             b'\\' if !escaped => escaped = true,
-            b'"' if !escaped => return Some(rest[..i].to_vec()),
+            b'"' if !escaped => return Some(&rest[..i]),
             _ => escaped = false,
         }
     }
