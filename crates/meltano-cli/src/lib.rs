@@ -112,6 +112,9 @@ pub enum Command {
     /// Add a plugin to your project.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano add [OPTIONS] PLUGIN...")]
     Add(AddArgs),
+    /// Compile a Meltano project into environment-specific manifest files.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano compile [OPTIONS]")]
+    Compile(CompileArgs),
     /// Display Meltano or plugin configuration.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -154,6 +157,14 @@ pub enum Command {
         override_usage = "meltano invoke [OPTIONS] PLUGIN_NAME[:COMMAND_NAME] [PLUGIN_ARGS]..."
     )]
     Invoke(InvokeArgs),
+    /// Manage jobs.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano job [OPTIONS] COMMAND [ARGS]...",
+        long_about = JOB_HELP
+    )]
+    Job(JobArgs),
     /// View and manage Meltano job logs.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -174,6 +185,14 @@ pub enum Command {
     /// Run a set of command blocks in series.
     #[command(help_template = HELP_TEMPLATE, override_usage = "meltano run [OPTIONS] [BLOCKS]...")]
     Run(RunArgs),
+    /// Manage pipeline schedules.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        subcommand_value_name = "COMMAND",
+        override_usage = "meltano schedule [OPTIONS] COMMAND [ARGS]...",
+        long_about = SCHEDULE_HELP
+    )]
+    Schedule(ScheduleArgs),
     /// Manage extractor selection patterns.
     #[command(
         help_template = HELP_TEMPLATE,
@@ -197,6 +216,7 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Add(_) => "add",
+            Command::Compile(_) => "compile",
             Command::Config(_) => "config",
             Command::El(_) => "el",
             Command::Elt(_) => "elt",
@@ -206,8 +226,10 @@ impl Command {
             Command::Lock(_) => "lock",
             Command::Install(_) => "install",
             Command::Invoke(_) => "invoke",
+            Command::Job(_) => "job",
             Command::Logs(_) => "logs",
             Command::Run(_) => "run",
+            Command::Schedule(_) => "schedule",
             Command::Select(_) => "select",
             Command::State(_) => "state",
             Command::Test(_) => "test",
@@ -215,6 +237,48 @@ impl Command {
             Command::Remove(_) => "remove",
         }
     }
+}
+
+/// Compile a Meltano project into environment-specific manifest files.
+///
+/// This command is in beta, and subject to change without corresponding semantic version updates.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#compile
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The path of the directory into which the manifest json files will be written
+    /// [default: .meltano/manifests]
+    #[arg(long, value_name = "DIRECTORY")]
+    pub directory: Option<PathBuf>,
+
+    /// The number of spaces to use for indentation in the manifest JSON files. Set to -1 to remove
+    /// all non-essential whitespace.
+    #[arg(
+        long,
+        value_name = "INTEGER",
+        default_value_t = 4,
+        allow_negative_numbers = true
+    )]
+    pub indent: i64,
+
+    /// Validate the project files and generated manifest files against the Meltano schema
+    #[arg(long, overrides_with = "no_lint")]
+    pub lint: bool,
+
+    /// Do not validate (the default).
+    #[arg(long)]
+    pub no_lint: bool,
+
+    /// Show sensitive values as `(redacted)` (the default).
+    #[arg(long, overrides_with = "unsafe_")]
+    pub safe: bool,
+
+    /// Expose values for sensitive settings.
+    #[arg(long = "unsafe")]
+    pub unsafe_: bool,
+
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// `--database-uri`, shared by commands that touch the system database.
@@ -376,6 +440,252 @@ pub enum EnvironmentCommand {
         /// The environment's name.
         name: String,
     },
+}
+
+/// Manage jobs.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#jobs
+#[derive(Debug, Args)]
+pub struct JobArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    #[command(subcommand)]
+    pub command: JobCommand,
+}
+
+/// `meltano job --help`: what a job is, with examples.
+const JOB_HELP: &str = "Manage jobs.
+
+A job is a named list of tasks; each task is a set of blocks as `meltano run` takes them.
+
+Example usage:
+
+    meltano job list [JOB_NAME] [--format json]
+    meltano job add NAME --tasks 'tap mapper target command:arg1'
+    meltano job add NAME --tasks '[\"tap mapper target\", \"tap2 target2\"]'
+    meltano job add NAME --tasks '[[\"tap target dbt:run\", \"tap2 target2\"], \"dbt:test\"]'
+    meltano job set NAME --tasks '...'
+    meltano job remove NAME
+
+Read more at https://docs.meltano.com/reference/command-line-interface#jobs";
+
+/// The subcommands of `meltano job`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Add a new job with tasks.
+    ///
+    /// The tasks are YAML: one string of blocks, or a list of strings and lists of strings.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano job add [OPTIONS] JOB_NAME")]
+    Add {
+        /// The job's name.
+        #[arg(value_name = "JOB_NAME")]
+        job_name: String,
+        /// Tasks that will be run as part of this job.
+        #[arg(long, value_name = "TEXT")]
+        tasks: String,
+    },
+    /// List job(s).
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano job list [OPTIONS] [JOB_NAME]")]
+    List {
+        /// Only this job.
+        #[arg(value_name = "JOB_NAME")]
+        job_name: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Remove a job.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano job remove [OPTIONS] JOB_NAME")]
+    Remove {
+        /// The job's name.
+        #[arg(value_name = "JOB_NAME")]
+        job_name: String,
+    },
+    /// Update an existing jobs tasks.
+    ///
+    /// The tasks are YAML: one string of blocks, or a list of strings and lists of strings.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano job set [OPTIONS] JOB_NAME")]
+    Set {
+        /// The job's name.
+        #[arg(value_name = "JOB_NAME")]
+        job_name: String,
+        /// Tasks that will be run as part of this job.
+        #[arg(long, value_name = "TEXT")]
+        tasks: String,
+    },
+}
+
+/// `meltano schedule --help`.
+const SCHEDULE_HELP: &str = "Manage pipeline schedules.
+
+`meltano schedule NAME ...` is `meltano schedule add NAME ...`.
+
+Read more at https://docs.meltano.com/reference/command-line-interface#schedule";
+
+/// Manage pipeline schedules.
+///
+/// Read more at https://docs.meltano.com/reference/command-line-interface#schedule
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+
+    #[command(subcommand)]
+    pub command: ScheduleCommand,
+}
+
+/// The subcommands of `meltano schedule`; `add` is the default (see [`normalize_args`]).
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// [default] Add a new schedule.
+    ///
+    /// Schedules can be used to run Meltano jobs or ELT tasks at a specific interval. The --job
+    /// option and the --extractor/--loader options are mutually exclusive.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano schedule add [OPTIONS] NAME")]
+    Add(ScheduleAddArgs),
+    /// List available schedules.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano schedule list [OPTIONS]")]
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Remove a schedule.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano schedule remove [OPTIONS] NAME")]
+    Remove {
+        /// The schedule's name.
+        name: String,
+    },
+    /// Run a schedule.
+    ///
+    /// Runs `meltano run [ELT_OPTIONS]... JOB` for a job schedule, or `meltano elt EXTRACTOR LOADER
+    /// --transform=... --state-id=NAME [ELT_OPTIONS]...` for an ELT schedule, with the schedule's
+    /// `env`, and exits with its exit code.
+    #[command(
+        help_template = HELP_TEMPLATE,
+        override_usage = "meltano schedule run [OPTIONS] NAME [ELT_OPTIONS]..."
+    )]
+    Run {
+        /// The schedule's name.
+        name: String,
+        /// Passed to `meltano run` or `meltano elt` as they are.
+        #[arg(
+            value_name = "ELT_OPTIONS",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        elt_options: Vec<String>,
+    },
+    /// Update a schedule.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano schedule set [OPTIONS] NAME")]
+    Set(ScheduleSetArgs),
+    /// Run the schedules at their times, in the foreground (for a container or a systemd unit).
+    ///
+    /// Each due schedule runs as `meltano schedule run NAME`; a schedule never runs twice at once
+    /// (a due time that comes while its previous run is going is skipped), runs missed while the
+    /// scheduler was not running are not caught up, and due times missed while it fell behind are
+    /// coalesced into one run. Times are read in the local time zone (`TZ`, which the project's
+    /// `.env` may set). SIGTERM or Ctrl-C stops it gracefully: no new runs start and running ones
+    /// finish and save their state; a second signal passes SIGTERM on to them.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano schedule start [OPTIONS]")]
+    Start,
+    /// Export the schedules for another scheduler: a crontab, or Kubernetes CronJob manifests.
+    #[command(help_template = HELP_TEMPLATE, override_usage = "meltano schedule export [OPTIONS]")]
+    Export(ScheduleExportArgs),
+}
+
+/// What `meltano schedule export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Crontab lines running `meltano schedule run NAME` in this project.
+    Crontab,
+    /// One Kubernetes CronJob per schedule (concurrencyPolicy Forbid).
+    Kubernetes,
+}
+
+/// `meltano schedule export`.
+#[derive(Debug, Args)]
+pub struct ScheduleExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Crontab)]
+    pub format: ExportFormat,
+
+    /// Kubernetes: the container image holding the project and `meltano`.
+    #[arg(long, value_name = "IMAGE", default_value = "meltano-project:latest")]
+    pub image: String,
+
+    /// Kubernetes: the Secret whose keys become the container's environment (the project's `.env`).
+    #[arg(long, value_name = "NAME")]
+    pub secret: Option<String>,
+
+    /// Kubernetes: the namespace of the CronJobs.
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// The IANA time zone the cron expressions are read in (default: `TZ`).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+
+    /// Kubernetes: the project's directory inside the image.
+    #[arg(long, value_name = "DIR", default_value = "/project")]
+    pub working_dir: String,
+}
+
+/// `meltano schedule add`.
+#[derive(Debug, Args)]
+pub struct ScheduleAddArgs {
+    /// The schedule's name.
+    pub name: String,
+
+    /// Interval of the schedule. One of @once, @manual, @none, @hourly, @daily, @weekly, @monthly,
+    /// @yearly, @annually, @midnight or a cron expression.
+    #[arg(long, value_name = "CRON")]
+    pub interval: String,
+
+    /// The name of the job to run.
+    #[arg(long, value_name = "TEXT")]
+    pub job: Option<String>,
+
+    /// ELT Only
+    #[arg(long, value_name = "TEXT")]
+    pub extractor: Option<String>,
+
+    /// ELT Only
+    #[arg(long, value_name = "TEXT")]
+    pub loader: Option<String>,
+
+    /// ELT Only
+    #[arg(long, value_enum, default_value_t = Transform::Skip)]
+    pub transform: Transform,
+}
+
+/// `meltano schedule set`.
+#[derive(Debug, Args)]
+pub struct ScheduleSetArgs {
+    /// The schedule's name.
+    pub name: String,
+
+    /// Update the interval of the schedule. One of @once, @manual, @none, @hourly, @daily, @weekly,
+    /// @monthly, @yearly, @annually, @midnight or a cron expression.
+    #[arg(long, value_name = "CRON")]
+    pub interval: Option<String>,
+
+    /// Update the name of the job to run a scheduled job.
+    #[arg(long, value_name = "TEXT")]
+    pub job: Option<String>,
+
+    /// Update the extractor for an elt schedule.
+    #[arg(long, value_name = "TEXT")]
+    pub extractor: Option<String>,
+
+    /// Updated the loader for an elt schedule.
+    #[arg(long, value_name = "TEXT")]
+    pub loader: Option<String>,
+
+    /// Update the transform flag for an elt schedule.
+    #[arg(long, value_enum)]
+    pub transform: Option<Transform>,
 }
 
 /// Manage state.
@@ -982,6 +1292,9 @@ pub enum OutputFormat {
 ///
 /// Only option names change; values and positional arguments are left alone, and everything after
 /// a bare `--` is passed through untouched.
+///
+/// `meltano schedule NAME ...` also becomes `meltano schedule add NAME ...`, as `add` is the
+/// default subcommand of `schedule`.
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     // After `invoke [OPTIONS] PLUGIN`, everything belongs to the plugin and is left alone.
@@ -1001,7 +1314,67 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
         invoke = invoke.next(&normalized, out.len());
         out.push(normalized);
     }
+    route_schedule_default(&mut out);
     out
+}
+
+/// `meltano schedule NAME ...` is `meltano schedule add NAME ...`: `add` is the default subcommand
+/// of `schedule` (click's DefaultGroup), used when the first argument after the group's options is
+/// not one of its subcommands. In `meltano schedule run NAME ARGS...`, a `--` goes before `ARGS`
+/// so that all of them (even `--help`) reach the command the schedule runs.
+fn route_schedule_default(args: &mut Vec<String>) {
+    if !args.iter().any(|a| a == "schedule") {
+        return;
+    }
+    let cli = <Cli as clap::CommandFactory>::command();
+    let Some(at) = first_positional(&cli, args, 1) else {
+        return;
+    };
+    if args[at] != "schedule" {
+        return;
+    }
+    let Some(schedule) = cli.find_subcommand("schedule") else {
+        return;
+    };
+    let Some(first) = first_positional(schedule, args, at + 1) else {
+        return;
+    };
+    if schedule.find_subcommand(&args[first]).is_none() {
+        args.insert(first, "add".to_string());
+        return;
+    }
+    // Everything after `schedule run NAME` belongs to the child, `--help` included.
+    if args[first] == "run"
+        && let Some(run) = schedule.find_subcommand("run")
+        && let Some(name) = first_positional(run, args, first + 1)
+        && args.get(name + 1).is_some_and(|next| next != "--")
+    {
+        args.insert(name + 1, "--".to_string());
+    }
+}
+
+/// The index of the first argument from `start` that is not an option of `command` (or an
+/// option's value); None at `--`, `--help` or the end.
+fn first_positional(command: &clap::Command, args: &[String], start: usize) -> Option<usize> {
+    let mut index = start;
+    while let Some(arg) = args.get(index) {
+        if arg == "--" || arg == "--help" || arg == "-h" {
+            return None;
+        }
+        let Some(option) = arg.strip_prefix("--") else {
+            if arg.starts_with('-') {
+                index += 1;
+                continue;
+            }
+            return Some(index);
+        };
+        let takes_value = !option.contains('=')
+            && command
+                .get_arguments()
+                .any(|a| a.get_long() == Some(option) && a.get_action().takes_values());
+        index += if takes_value { 2 } else { 1 };
+    }
+    None
 }
 
 /// Where `normalize_args` is in an `invoke` command line.
@@ -1101,6 +1474,63 @@ mod tests {
                 "--a_b"
             ]
         );
+    }
+
+    fn normalized(line: &str) -> String {
+        normalize_args(line.split(' ').map(String::from)).join(" ")
+    }
+
+    #[test]
+    fn schedule_without_a_subcommand_adds() {
+        for (given, expected) in [
+            (
+                "meltano schedule daily --job j --interval @daily",
+                "meltano schedule add daily --job j --interval @daily",
+            ),
+            (
+                "meltano --log-level debug --environment=dev schedule --database-uri x daily",
+                "meltano --log-level debug --environment=dev schedule --database-uri x add daily",
+            ),
+            ("meltano schedule list", "meltano schedule list"),
+            (
+                "meltano schedule run daily --full-refresh",
+                "meltano schedule run daily -- --full-refresh",
+            ),
+            ("meltano schedule run daily", "meltano schedule run daily"),
+            ("meltano schedule run --help", "meltano schedule run --help"),
+            (
+                "meltano schedule run daily -- --help",
+                "meltano schedule run daily -- --help",
+            ),
+            ("meltano schedule", "meltano schedule"),
+            ("meltano schedule --help", "meltano schedule --help"),
+            ("meltano run schedule x", "meltano run schedule x"),
+            (
+                "meltano --environment schedule job x",
+                "meltano --environment schedule job x",
+            ),
+        ] {
+            assert_eq!(normalized(given), expected);
+        }
+    }
+
+    #[test]
+    fn schedule_run_passes_every_argument_after_the_name_on() {
+        let args = normalize_args(
+            "meltano schedule run daily --help --full-refresh -f x"
+                .split(' ')
+                .map(String::from),
+        );
+        let parsed = Cli::try_parse_from(&args).unwrap();
+        let Some(Command::Schedule(ScheduleArgs {
+            command: ScheduleCommand::Run { name, elt_options },
+            ..
+        })) = parsed.command
+        else {
+            panic!("not schedule run")
+        };
+        assert_eq!(name, "daily");
+        assert_eq!(elt_options, ["--help", "--full-refresh", "-f", "x"]);
     }
 }
 

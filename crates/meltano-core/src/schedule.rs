@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, TimeZone};
+use chrono::{DateTime, TimeZone, Timelike};
 use croner::Cron;
 
 /// A schedule's `interval:`, understood.
@@ -77,7 +77,9 @@ impl Interval {
     /// The first time strictly after `after` at which the schedule is due, in `after`'s zone.
     pub fn next_after<Tz: TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>> {
         let (_, cron) = self.cron.as_ref()?;
-        cron.find_next_occurrence(after, false).ok()
+        // Cron has whole seconds: the fraction of `after` must not leak into the result.
+        let whole = after.clone().with_nanosecond(0)?;
+        cron.find_next_occurrence(&whole, false).ok()
     }
 }
 
@@ -136,7 +138,7 @@ mod tests {
             Some(at("2026-01-01T11:00:00Z"))
         );
         assert_eq!(
-            hourly.next_after(&at("2026-01-01T10:59:59Z")),
+            hourly.next_after(&at("2026-01-01T10:59:59.999Z")),
             Some(at("2026-01-01T11:00:00Z"))
         );
         assert_eq!(

@@ -231,6 +231,23 @@ impl SystemDb {
             .map_err(DbError::query("find a run"))?;
         row.as_ref().map(run_row).transpose()
     }
+
+    /// When the newest `SUCCESS` run of `job_name` ended (`schedule list --format json`).
+    pub async fn last_success_ended_at(
+        &self,
+        job_name: &str,
+    ) -> Result<Option<NaiveDateTime>, DbError> {
+        let sql = "SELECT CAST(ended_at AS VARCHAR(40)) FROM runs \
+                   WHERE job_name = $1 AND state = $2 AND ended_at IS NOT NULL \
+                   ORDER BY ended_at DESC LIMIT 1";
+        let ended: Option<Option<String>> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(job_name)
+            .bind(RunState::Success.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(DbError::query("find the last successful run"))?;
+        Ok(ended.flatten().as_deref().and_then(parse_timestamp))
+    }
 }
 
 /// Merges `error` into a JSON payload (an object), keeping what it held.

@@ -18,6 +18,8 @@ use yaml_edit::{Document, Mapping, Sequence};
 use crate::SysDir;
 use crate::atomic::write_atomic;
 
+mod entries;
+
 /// Why a project file could not be edited.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {

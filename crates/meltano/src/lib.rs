@@ -13,6 +13,8 @@ mod invocation;
 mod log_config;
 mod pipeline;
 mod printer;
+mod schedule_export;
+mod scheduler;
 mod prompt;
 mod settings;
 mod table;

@@ -90,7 +90,14 @@ pub fn from_clap(error: clap::Error, args: &[String]) -> Result<String, CliError
                 .trim_matches(|c| c == '<' || c == '>')
                 .replace(">...", "...")
                 .replace('<', "");
-            format!("Missing argument '{name}'.")
+            match name.strip_prefix("--") {
+                // click names the first missing option, without its value.
+                Some(option) => {
+                    let option = option.split([' ', ',']).next().unwrap_or(option);
+                    format!("Missing option '--{option}'.")
+                }
+                None => format!("Missing argument '{name}'."),
+            }
         }
         _ => {
             let rendered = error.render().to_string();

@@ -2,6 +2,7 @@
 //! meltano-test, which must be installed: these tests fail rather than skip without it).
 
 mod connect;
+mod runs;
 mod schema;
 mod settings;
 mod state;

@@ -232,22 +232,13 @@ async fn dump_file(
             };
             let settings = stores.resolve(subject).await?;
             ctx.printer
-                .out(&serde_json::to_string_pretty(&plugin_config(&settings)).unwrap_or_default());
+                .out(&meltano_core::pyjson::dumps_indent2(&plugin_config(
+                    &settings,
+                )));
         }
         ElDump::Catalog => {
-            let mut settings = stores.resolve(extractor).await?;
-            if let Some(file) = &options.catalog_file
-                && let Some(r) = settings.iter_mut().find(|r| r.spec.name == "_catalog")
-            {
-                r.value = Some(serde_json::Value::from(file.display().to_string()));
-            }
-            if let Some(filter) = &options.select_filter
-                && let Some(r) = settings
-                    .iter_mut()
-                    .find(|r| r.spec.name == "_select_filter")
-            {
-                r.value = Some(serde_json::Value::from(filter.clone()));
-            }
+            let settings =
+                crate::pipeline::extractor_settings(stores, block.extractor, options).await?;
             let path = crate::catalog::prepare_catalog(
                 ctx,
                 stores,

@@ -1,6 +1,7 @@
 //! One module per command; each turns its arguments into library calls and prints the outcome.
 
 pub mod add;
+mod compile;
 mod config;
 mod config_test;
 mod el;
@@ -9,11 +10,13 @@ mod hub;
 mod init;
 mod install;
 mod invoke;
+mod job;
 mod lock;
 mod logs;
 mod plugin;
 mod remove;
 mod run;
+mod schedule;
 mod select;
 mod state;
 mod test;
@@ -29,6 +32,7 @@ use crate::error::CliResult;
 pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
     match command {
         Command::Add(args) => add::run(ctx, args),
+        Command::Compile(args) => compile::run(ctx, args),
         Command::Config(args) => config::run(ctx, args),
         Command::El(args) => el::el(ctx, args),
         Command::Elt(args) => el::elt(ctx, args),
@@ -43,6 +47,7 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
         Command::Logs(args) => logs::run(ctx, args.command),
         Command::Install(args) => install::run(ctx, args),
         Command::Invoke(args) => invoke::run(ctx, args),
+        Command::Job(args) => job::run(ctx, args),
         Command::Select(args) => select::run(ctx, args),
         Command::State(args) => state::run(ctx, args),
         Command::Test(args) => test::run(ctx, args),
@@ -51,5 +56,6 @@ pub fn run(ctx: &Context, command: Command) -> CliResult<ExitCode> {
         },
         Command::Remove(args) => remove::run(ctx, args),
         Command::Run(args) => run::run(ctx, args),
+        Command::Schedule(args) => schedule::run(ctx, args),
     }
 }

@@ -232,7 +232,7 @@ fn parse(project: &Project, tokens: &[String]) -> Result<Vec<Block>, BlockError>
 }
 
 /// What a block name refers to: a plugin (first in type order), else a mapping of a mapper.
-fn referent(project: &Project, name: &str) -> Option<Referent> {
+pub(crate) fn referent(project: &Project, name: &str) -> Option<Referent> {
     let manifest = &project.manifest().manifest;
     if let Some((plugin_type, _)) = manifest.find_plugin(name, None) {
         return Some(Referent::Plugin(plugin_type));

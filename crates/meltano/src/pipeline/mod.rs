@@ -172,23 +172,7 @@ async fn execute(
         plugin_type: PluginType::Extractors,
         entry: block.extractor,
     };
-    let mut settings = stores.resolve(extractor).await?;
-    override_extra(
-        &mut settings,
-        "_select_filter",
-        options
-            .select_filter
-            .as_ref()
-            .map(|f| Value::from(f.clone())),
-    );
-    override_extra(
-        &mut settings,
-        "_catalog",
-        options
-            .catalog_file
-            .as_ref()
-            .map(|f| Value::from(f.display().to_string())),
-    );
+    let settings = extractor_settings(stores, block.extractor, options).await?;
 
     let capabilities =
         crate::settings::capabilities(project, PluginType::Extractors, block.extractor);
@@ -392,13 +376,39 @@ fn describe_exit(
     text
 }
 
-/// Sets (or clears, with None) an extra's resolved value.
-fn override_extra(settings: &mut [Resolved], name: &str, value: Option<Value>) {
-    if let Some(value) = value
-        && let Some(resolved) = settings.iter_mut().find(|r| r.spec.name == name)
-    {
-        resolved.value = Some(value);
+/// The extractor's settings with `el --select/--exclude` and `--catalog` in force.
+pub async fn extractor_settings(
+    stores: &SettingsStores<'_>,
+    extractor: &PluginEntry,
+    options: &ElOptions,
+) -> CliResult<Vec<Resolved>> {
+    let mut settings = stores
+        .resolve(Subject::Plugin {
+            plugin_type: PluginType::Extractors,
+            entry: extractor,
+        })
+        .await?;
+    let overrides = [
+        (
+            "_select_filter",
+            options.select_filter.clone().map(Value::from),
+        ),
+        (
+            "_catalog",
+            options
+                .catalog_file
+                .as_ref()
+                .map(|f| Value::from(f.display().to_string())),
+        ),
+    ];
+    for (name, value) in overrides {
+        if let Some(value) = value
+            && let Some(resolved) = settings.iter_mut().find(|r| r.spec.name == name)
+        {
+            resolved.value = Some(value);
+        }
     }
+    Ok(settings)
 }
 
 /// What following a set of processes to their end produced.

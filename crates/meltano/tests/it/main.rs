@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod compile;
 mod config;
 mod config_test;
 mod database;
@@ -13,10 +14,13 @@ mod hub;
 mod init;
 mod install;
 mod invoke;
+mod job;
 mod plugin_list;
 mod project;
 mod regressions;
 mod remove;
 mod run;
+mod schedule;
+mod scheduler;
 mod select;
 mod state;
