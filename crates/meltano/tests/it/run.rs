@@ -633,8 +633,8 @@ fn a_256_mib_line_and_a_million_records_pass_in_constant_memory() {
         "  mappers:\n",
         "  - name: tap-wide\n    namespace: tap_wide\n    executable: ./wide_tap.sh\n  - name: tap-many\n    namespace: tap_many\n    executable: ./many_tap.sh\n  mappers:\n",
     ).replace(
-        "  utilities:\n",
-        "  - name: target-count\n    namespace: target_count\n    executable: ./count_target.sh\n  utilities:\n",
+        "  transformers:\n",
+        "  - name: target-count\n    namespace: target_count\n    executable: ./count_target.sh\n  transformers:\n",
     );
     t.write("meltano.yml", &manifest);
     for (tap, stream, records) in [("tap-wide", "wide", 1), ("tap-many", "many", 1_000_000)] {
