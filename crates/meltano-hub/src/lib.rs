@@ -9,8 +9,9 @@
 //! - the MeltanoHub API client ([`HubClient`]): indexes, definitions, the response cache;
 //! - lock files `plugins/<type>/<name>--<variant>.lock` ([`lock_path`], [`read_lock`],
 //!   [`write_lock`]);
-//! - resolution ([`Definitions::resolve`]): lock file, else built-in index, else Hub, then
-//!   auto-lock, so a locked project never needs the network.
+//! - resolution ([`Definitions::resolve`]): lock file, else a configured custom Hub, else
+//!   built-in index, else the public Hub, then auto-lock, so a locked project never needs the
+//!   network.
 //!
 //! It must not install anything (that is `meltano-venv`) nor print: errors carry Meltano's
 //! messages and callers decide how to show them.

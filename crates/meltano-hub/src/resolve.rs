@@ -1,6 +1,8 @@
 //! Finding the definition of a project plugin: the lookup every command uses.
 //!
-//! Order: the lock file (and then never the network), else the built-in index, else the Hub.
+//! Order: the lock file (and then never the network), else a custom Hub the project configures
+//! (`hub_url` / `hub_api_root`: the built-in index must not shadow it), else the built-in index,
+//! else the public Hub.
 //! A definition found in the built-in index or on the Hub is written to its lock file
 //! (auto-lock), so the next lookup is local. The sources are pluggable so that tests and
 //! offline runs can leave the Hub out.
@@ -90,6 +92,16 @@ impl Definitions {
     pub fn with_hub(hub: HubClient) -> Self {
         Definitions {
             builtin: true,
+            hub: Some(hub),
+            auto_lock: true,
+        }
+    }
+
+    /// Lock files, then `hub` alone when it is a custom Hub the project configured, else the
+    /// built-in index and then `hub`.
+    pub fn for_project_hub(hub: HubClient, custom: bool) -> Self {
+        Definitions {
+            builtin: !custom,
             hub: Some(hub),
             auto_lock: true,
         }

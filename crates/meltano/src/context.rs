@@ -99,17 +99,31 @@ impl Context {
             self.printer.info("No Meltano environment was selected");
             return Ok(None);
         }
+        // An empty name counts as none given; `null` (any case) given explicitly means none.
         let explicit = self
             .globals
             .environment
             .clone()
-            .or_else(|| project.env_var(env_vars::MELTANO_ENVIRONMENT));
-        let default = project.manifest().manifest.default_environment.clone();
+            .or_else(|| project.env_var(env_vars::MELTANO_ENVIRONMENT))
+            .filter(|n| !n.is_empty());
+        if explicit
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case("null"))
+        {
+            self.printer.info("No Meltano environment was selected");
+            return Ok(None);
+        }
+        let default = project
+            .manifest()
+            .manifest
+            .default_environment
+            .clone()
+            .filter(|d| !d.is_empty());
         let name = match policy {
             EnvironmentPolicy::DefaultUsed => explicit.or(default),
             EnvironmentPolicy::ExplicitOnly(command) => {
                 if explicit.is_none()
-                    && let Some(default) = default.filter(|d| !d.is_empty())
+                    && let Some(default) = default
                 {
                     self.printer.info(&format!(
                         "The default environment '{default}' will be ignored for `meltano {command}`. \
@@ -119,10 +133,9 @@ impl Context {
                 explicit
             }
         };
-        let Some(name) = name.filter(|n| !n.is_empty() && !n.eq_ignore_ascii_case("null")) else {
-            if policy == EnvironmentPolicy::DefaultUsed {
-                self.printer.info("No Meltano environment was selected");
-            }
+        // Without a name Meltano runs silently with no environment; a default named `null` is
+        // looked up like any other name.
+        let Some(name) = name else {
             return Ok(None);
         };
         if project.manifest().manifest.environment(&name).is_none() {

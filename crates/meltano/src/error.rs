@@ -23,7 +23,7 @@ pub enum CliError {
     /// The project requires another Meltano version: a notice on stdout, exit 3.
     #[error("{0}")]
     Incompatible(String),
-    /// A group called without a subcommand: its help on stdout, exit 2.
+    /// A group (or `meltano` itself) called without a subcommand: its help on stderr, exit 2.
     #[error("{0}")]
     Help(String),
     /// A prompt answered with end of input: `Aborted!`, exit 1.
@@ -73,7 +73,7 @@ impl CliError {
                 ExitCode::from(3)
             }
             CliError::Help(text) => {
-                printer.out(text.trim_end());
+                printer.err(text.trim_end());
                 ExitCode::from(2)
             }
             CliError::Aborted => {

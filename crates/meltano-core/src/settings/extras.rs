@@ -45,7 +45,9 @@ pub fn plugin_extras(plugin_type: PluginType) -> Vec<SettingSpec> {
         ],
         PluginType::Mappers | PluginType::Mappings => vec![
             extra("log_parser", None, json!("singer-sdk")),
-            extra("mappings", Some(Kind::Array), json!([])),
+            // Meltano's default for this array is `{}`, and `config list` shows it so.
+            extra("mappings", Some(Kind::Array), json!({})),
+            extra("mapping_name", Some(Kind::String), Value::Null),
         ],
         PluginType::Transforms => vec![
             extra("package_name", None, json!("$MELTANO_TRANSFORM_NAMESPACE")),

@@ -234,12 +234,17 @@ impl Layers<'_> {
         // Only what the parent configured is inherited: defaults are evaluated for the child
         // itself (its own `$MELTANO_EXTRACTOR_NAMESPACE`, say).
         if let Some((parent, settings)) = self.inherited
-            && let Some(value) = settings
+            && let Some(from_parent) = settings
                 .iter()
                 .find(|r| r.spec.name == spec.name && r.source != Source::Default)
-                .and_then(|r| r.value.clone())
+            && let Some(value) = from_parent.value.clone()
         {
-            return Ok(found(value, Source::Inherited(parent.to_string()), None));
+            let unexpanded = from_parent.unexpanded.clone();
+            return Ok(found(
+                value,
+                Source::Inherited(parent.to_string()),
+                unexpanded,
+            ));
         }
         let default = match &spec.default {
             Some(raw) => self.expand(raw)?,
@@ -457,6 +462,20 @@ mod tests {
             winner(&settings, "user"),
             (Some(json!("from-db")), Source::Db)
         );
+    }
+
+    #[test]
+    fn an_inherited_value_keeps_what_the_parent_wrote() {
+        let mut parent = Fixture::new();
+        parent.env.insert("HOST".into(), "db.internal".into());
+        parent.manifest = object(json!({"host": "$HOST"}));
+        let specs = || vec![spec("host", None, None)];
+        let parent_settings = parent.resolve(specs(), None);
+        let settings = Fixture::new().resolve(specs(), Some(("tap-parent", &parent_settings)));
+        let host = settings.iter().find(|r| r.spec.name == "host").unwrap();
+        assert_eq!(host.value, Some(json!("db.internal")));
+        assert_eq!(host.source, Source::Inherited("tap-parent".into()));
+        assert_eq!(host.unexpanded, Some(json!("$HOST")));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::context::{Context, block_on};
 use crate::error::{CliError, CliResult};
 use crate::installer;
+use crate::printer::Printer;
 use crate::prompt;
 use crate::settings::SettingsStores;
 use crate::settings::capitalize;
@@ -53,6 +54,8 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
         .transpose()?;
     // Plugins this command already added: the manifest read at start-up does not list them.
     let mut added: Vec<(PluginType, String)> = Vec::new();
+    // Every plugin named, added or already there: the closing "To learn more" lines.
+    let mut named: Vec<(PluginType, String)> = Vec::new();
     for requested in &args.plugins {
         // `add <base> --as <name>` is `add <name> --inherit-from <base>`.
         let (name, inherit_from) = match &args.as_name {
@@ -99,14 +102,42 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
                 && inherit_from.is_none()
             {
                 let variant = existing.and_then(|p| p.variant.as_deref());
-                let definition =
-                    block_on(fetch_definition(&project, plugin_type, &name, variant))??;
-                lock(&project, plugin_type, &name, &definition)?;
+                let found = block_on(fetch_definition(
+                    &ctx.printer,
+                    &project,
+                    plugin_type,
+                    &name,
+                    variant,
+                ))??;
+                lock(&project, plugin_type, &name, &found.definition)?;
                 ctx.printer
                     .out(&format!("Updated {descriptor} '{name}' in your project"));
+                for line in definition_details(&found.definition, found.is_default_variant) {
+                    ctx.printer.out(&line);
+                }
+                ctx.printer.out("");
             } else {
-                report_existing(ctx, plugin_type, &name);
+                let switch_to = match (existing, &args.variant) {
+                    (Some(p), Some(wanted))
+                        if p.variant.as_ref() != Some(wanted)
+                            && p.namespace.is_none()
+                            && p.inherit_from.is_none() =>
+                    {
+                        block_on(fetch_definition(
+                            &ctx.printer,
+                            &project,
+                            plugin_type,
+                            &p.name,
+                            Some(wanted),
+                        ))??
+                        .definition
+                        .into()
+                    }
+                    _ => None,
+                };
+                report_existing(ctx, plugin_type, &name, existing, switch_to.as_ref());
             }
+            named.push((plugin_type, name.clone()));
             continue;
         }
         let (entry, details) = if let Some(reference) = &args.from_ref {
@@ -115,6 +146,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
             (custom(ctx, &args, plugin_type, &name)?, Vec::new())
         } else if let Some(parent) = &inherit_from {
             block_on(inherited(
+                &ctx.printer,
                 &project,
                 plugin_type,
                 &name,
@@ -123,6 +155,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
             ))??
         } else {
             block_on(from_index(
+                &ctx.printer,
                 &project,
                 plugin_type,
                 &name,
@@ -135,7 +168,7 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
             .unwrap_or(&name)
             .to_string();
         if added_name != name && exists(&added_name) {
-            report_existing(ctx, plugin_type, &added_name);
+            report_existing(ctx, plugin_type, &added_name, None, None);
             continue;
         }
         let mut entry = entry;
@@ -152,22 +185,76 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
         ctx.printer.out(&format!(
             "Added {descriptor} '{added_name}' to your project"
         ));
+        named.push((plugin_type, added_name.clone()));
         added.push((plugin_type, added_name));
         for line in details {
             ctx.printer.out(&line);
         }
         ctx.printer.out("");
     }
-    if args.no_install || added.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+    if !args.no_install && !added.is_empty() {
+        install_added(
+            ctx,
+            &project,
+            &added,
+            args.force_install,
+            args.db.database_uri.as_deref(),
+        )?;
     }
-    install_added(
-        ctx,
-        &project,
-        &added,
-        args.force_install,
-        args.db.database_uri.as_deref(),
-    )
+    print_learn_more(ctx, &project, &named);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A blank line, then "To learn more about extractor 'x', visit <docs or repo>" for each plugin
+/// whose definition names a page.
+fn print_learn_more(ctx: &Context, project: &Project, named: &[(PluginType, String)]) {
+    let Ok(reloaded) = project.reload() else {
+        return;
+    };
+    // Then the plugins added as requirements: new in meltano.yml, and not named.
+    let required = reloaded
+        .manifest()
+        .manifest
+        .all_plugins()
+        .filter(|(t, p)| {
+            project
+                .manifest()
+                .manifest
+                .find_plugin(&p.name, Some(*t))
+                .is_none()
+                && !named.iter().any(|(nt, nn)| nt == t && *nn == p.name)
+        })
+        .map(|(t, p)| (t, p.name.clone()))
+        .collect::<Vec<_>>();
+    let project = reloaded;
+    let mut first = true;
+    for (plugin_type, name) in named.iter().chain(&required) {
+        let Some((_, entry)) = project
+            .manifest()
+            .manifest
+            .find_plugin(name, Some(*plugin_type))
+        else {
+            continue;
+        };
+        let url = entry
+            .docs
+            .clone()
+            .or_else(|| entry.repo.clone())
+            .or_else(|| {
+                crate::definitions::base_definition(&project, *plugin_type, entry)
+                    .and_then(|d| d.docs.or(d.repo))
+            });
+        let Some(url) = url else {
+            continue;
+        };
+        if std::mem::take(&mut first) {
+            ctx.printer.out("");
+        }
+        ctx.printer.out(&format!(
+            "To learn more about {} '{name}', visit {url}",
+            plugin_type.descriptor()
+        ));
+    }
 }
 
 /// Installs the plugins just added (Meltano installs on `add` unless `--no-install`).
@@ -217,21 +304,62 @@ fn install_added(
     })?
 }
 
-/// The notice for a plugin that is already in the project; not an error.
-fn report_existing(ctx: &Context, plugin_type: PluginType, name: &str) {
+/// The notice for a plugin that is already in the project (not an error): how to switch it to
+/// the variant asked for, else how to add it another time.
+fn report_existing(
+    ctx: &Context,
+    plugin_type: PluginType,
+    name: &str,
+    existing: Option<&meltano_project::manifest::PluginEntry>,
+    switch_to: Option<&meltano_hub::PluginDefinition>,
+) {
     let singular = plugin_type.singular();
     ctx.printer.err(&format!(
-        "{} '{name}' already exists in your Meltano project\n\n\
-         To add it to your project another time so that each can be configured differently,\n\
-         add a new plugin inheriting from the existing one with its own unique name:\n\
-         \tmeltano add {name}--new --plugin-type {singular} --inherit-from {name}\n",
+        "{} '{name}' already exists in your Meltano project",
         capitalize(plugin_type.descriptor())
     ));
+    match switch_to {
+        Some(new) => {
+            let current = existing
+                .and_then(|p| p.variant.as_deref())
+                .unwrap_or("None");
+            let variant = new.variant_name();
+            let pip_url = new.pip_url.as_deref().unwrap_or("None");
+            ctx.printer.out(&format!(
+                "\nTo switch from the current '{current}' variant to '{variant}':\n\
+                 1. Update `variant` and `pip_url` in your `meltano.yml` project file:\n\
+                 \tname: {name}\n\
+                 \tvariant: {variant}\n\
+                 \tpip_url: {pip_url}\n\
+                 2. Reinstall the plugin:\n\
+                 \tmeltano install {singular} {name}\n\
+                 3. Check if the configuration is still valid (and make changes until it is):\n\
+                 \tmeltano config {name} list\n\n\
+                 To learn more, visit {SWITCH_VARIANT_DOCS}\n\n\
+                 Alternatively, to keep the existing '{name}' with variant '{variant}', add variant \
+                 '{variant}' as a separate plugin with its own unique name:\n\
+                 \tmeltano add {singular} {name}--{variant} --inherit-from {name} --variant {variant}\n\n\
+                 To learn more, visit {MULTIPLE_VARIANTS_DOCS}"
+            ));
+        }
+        None => ctx.printer.out(&format!(
+            "To add it to your project another time so that each can be configured differently,\n\
+             add a new plugin inheriting from the existing one with its own unique name:\n\
+             \tmeltano add {singular} {name}--new --inherit-from {name}"
+        )),
+    }
+    ctx.printer.out("");
 }
+
+const SWITCH_VARIANT_DOCS: &str =
+    "https://docs.meltano.com/guide/plugin-management#switching-from-one-variant-to-another";
+const MULTIPLE_VARIANTS_DOCS: &str =
+    "https://docs.meltano.com/guide/plugin-management#multiple-variants";
 
 /// `--inherit-from`: from a project plugin of the same type, or (with `--variant`, or when no
 /// project plugin has the name) from a plugin of the index, whose lock file is written.
 async fn inherited(
+    printer: &Printer,
     project: &Project,
     plugin_type: PluginType,
     name: &str,
@@ -249,54 +377,46 @@ async fn inherited(
     if in_project && variant.is_none() {
         return Ok((entry, vec![format!("Inherit from:\t{parent}")]));
     }
-    let definition = fetch_definition(project, plugin_type, parent, variant).await?;
+    let definition = fetch_definition(printer, project, plugin_type, parent, variant)
+        .await?
+        .definition;
     let variant = definition.variant_name().to_string();
     lock(project, plugin_type, parent, &definition)?;
     entry.insert("variant".into(), variant.clone().into());
+    if let Some(pip_url) = &definition.pip_url {
+        entry.insert("pip_url".into(), pip_url.clone().into());
+    }
     Ok((
         entry,
         vec![format!("Inherit from:\t{parent}, variant {variant}")],
     ))
 }
 
-/// A plugin of the index: its definition from the built-in index, else Meltano Hub.
+/// A plugin of the index: its definition from the configured custom Hub, else the built-in
+/// index, else Meltano Hub.
 async fn fetch_definition(
+    printer: &Printer,
     project: &Project,
     plugin_type: PluginType,
     name: &str,
     variant: Option<&str>,
-) -> CliResult<meltano_hub::PluginDefinition> {
-    let definitions = meltano_hub::Definitions {
-        builtin: true,
-        hub: Some(hub_client(project)?),
-        auto_lock: false,
-    };
-    let (found, _) = definitions
+) -> CliResult<meltano_hub::FoundDefinition> {
+    let mut definitions = crate::definitions::project_definitions(project, "meltano add")?;
+    definitions.auto_lock = false;
+    let (found, source) = definitions
         .fetch(plugin_type, name, variant)
         .await
         .map_err(CliError::meltano)?;
-    Ok(found.definition)
+    // Meltano logs this before it requests the definition, once the index has the plugin.
+    if source == meltano_hub::DefinitionSource::Hub {
+        printer.info("Fetching plugin definition from Meltano Hub");
+    }
+    Ok(found)
 }
 
 /// The Hub client for `hub_url` / `hub_api_root` / `hub_url_auth` (environment, `.env`, meltano.yml).
 pub fn hub_client(project: &Project) -> CliResult<meltano_hub::HubClient> {
-    let manifest = &project.manifest().manifest;
-    let hub_url = project
-        .env_var("MELTANO_HUB_URL")
-        .or_else(|| manifest.hub_url.clone())
-        .unwrap_or_else(|| meltano_hub::DEFAULT_HUB_URL.to_string());
-    let api_root = project
-        .env_var("MELTANO_HUB_API_ROOT")
-        .or_else(|| manifest.hub_api_root.clone());
-    let mut config = meltano_hub::HubConfig::new(&hub_url, api_root.as_deref());
-    config.auth = project.env_var("MELTANO_HUB_URL_AUTH").or_else(|| {
-        manifest
-            .hub_url_auth
-            .as_ref()
-            .and_then(|v| v.as_str().map(str::to_string))
-    });
-    config.command = Some("meltano add".to_string());
-    meltano_hub::HubClient::new(config).map_err(CliError::meltano)
+    crate::definitions::hub_client(project, "meltano add")
 }
 
 /// Writes the lock file `plugins/<type>/<name>--<variant>.lock`.
@@ -318,6 +438,7 @@ fn lock(
 /// Adds (and locks) the plugins a definition `requires` that the project does not have yet;
 /// returns the "Added required ..." lines.
 async fn required_plugins(
+    printer: &Printer,
     project: &Project,
     definition: &meltano_hub::PluginDefinition,
 ) -> CliResult<Vec<String>> {
@@ -334,12 +455,14 @@ async fn required_plugins(
                 continue;
             }
             let required = Box::pin(fetch_definition(
+                printer,
                 project,
                 plugin_type,
                 &requirement.name,
                 requirement.variant.as_deref(),
             ))
-            .await?;
+            .await?
+            .definition;
             lock(project, plugin_type, &requirement.name, &required)?;
             let mut entry = Map::new();
             entry.insert("name".into(), requirement.name.clone().into());
@@ -367,14 +490,18 @@ async fn required_plugins(
 
 /// A plugin of the index: `name`, `variant` and `pip_url` in meltano.yml, the rest in its lock file.
 async fn from_index(
+    printer: &Printer,
     project: &Project,
     plugin_type: PluginType,
     name: &str,
     variant: Option<&str>,
 ) -> CliResult<(Map<String, Value>, Vec<String>)> {
-    let definition = fetch_definition(project, plugin_type, name, variant).await?;
+    let meltano_hub::FoundDefinition {
+        definition,
+        is_default_variant: is_default,
+    } = fetch_definition(printer, project, plugin_type, name, variant).await?;
     lock(project, plugin_type, name, &definition)?;
-    let mut details = required_plugins(project, &definition).await?;
+    let mut details = required_plugins(printer, project, &definition).await?;
     let mut entry = Map::new();
     entry.insert("name".into(), name.into());
     if let Some(v) = &definition.variant {
@@ -383,11 +510,14 @@ async fn from_index(
     if let Some(pip_url) = &definition.pip_url {
         entry.insert("pip_url".into(), pip_url.clone().into());
     }
+    details.extend(definition_details(&definition, is_default));
+    Ok((entry, details))
+}
+
+/// The lines under "Added …" / "Updated …": variant, repository, documentation.
+fn definition_details(definition: &meltano_hub::PluginDefinition, is_default: bool) -> Vec<String> {
+    let mut details = Vec::new();
     if let Some(v) = &definition.variant {
-        let is_default = meltano_hub::builtin_index()
-            .ok()
-            .and_then(|index| index.find(plugin_type, name))
-            .is_none_or(|p| p.is_default(v));
         details.push(format!(
             "Variant:\t{v}{}",
             if is_default { " (default)" } else { "" }
@@ -399,7 +529,7 @@ async fn from_index(
     if let Some(docs) = &definition.docs {
         details.push(format!("Documentation:\t{docs}"));
     }
-    Ok((entry, details))
+    details
 }
 
 /// `--from-ref FILE`: a YAML plugin definition, embedded as a custom definition.

@@ -1,17 +1,19 @@
 //! `meltano config list|print|set|unset|reset`: the settings of the project or a plugin, where
 //! each value comes from, and writing values to the store they belong in.
 
+use std::cell::OnceCell;
 use std::process::ExitCode;
 
 use meltano_cli::{ConfigArgs, ConfigCommand, ConfigTarget, PrintFormat, SettingStore};
 use meltano_core::PluginType;
 use meltano_core::pickle;
+use meltano_core::pyjson::dumps_indent2;
 use meltano_core::settings::cast::cast;
 use meltano_core::settings::env_names::stringify_for_env;
 use meltano_core::settings::nest::{nest, split_raw};
 use meltano_core::settings::repr::py_repr;
 use meltano_core::settings::{Resolved, SettingSpec, Source};
-use meltano_project::manifest::Environment;
+use meltano_project::manifest::{Environment, PluginEntry};
 use meltano_project::{Project, dotenv};
 use serde_json::{Map, Value};
 
@@ -77,7 +79,8 @@ async fn dispatch(
             filter,
             ..
         } => {
-            let subject = Subject::find(stores.project, &plugin_name, plugin_type)?;
+            let mapping = OnceCell::new();
+            let subject = find_readable(stores.project, &mapping, &plugin_name, plugin_type)?;
             let settings = stores.resolve(subject).await?;
             list(
                 ctx,
@@ -96,7 +99,8 @@ async fn dispatch(
             extras,
             ..
         } => {
-            let subject = Subject::find(stores.project, &plugin_name, plugin_type)?;
+            let mapping = OnceCell::new();
+            let subject = find_readable(stores.project, &mapping, &plugin_name, plugin_type)?;
             let settings = stores.resolve(subject).await?;
             print(ctx, stores, subject, &settings, format, extras, safe);
         }
@@ -182,8 +186,11 @@ fn list_line(resolved: &Resolved, group: Option<usize>, safe: bool) -> String {
     }
     line.push_str(&format!(" current value: {}", shown(resolved, safe)));
     let mut origin = resolved.source.describe();
+    // Meltano shows a secret's unexpanded form (`$VAR`) except when it was inherited: the parent
+    // hands a redacted secret down already redacted.
+    let inherited = matches!(resolved.source, Source::Inherited(_));
     if let Some(unexpanded) = &resolved.unexpanded
-        && !(safe && spec.is_sensitive())
+        && !(safe && spec.is_sensitive() && inherited)
     {
         origin.push_str(&format!(": {}", py_repr(unexpanded)));
     }
@@ -197,7 +204,47 @@ fn list_line(resolved: &Resolved, group: Option<usize>, safe: bool) -> String {
     line
 }
 
-/// `config list`: settings grouped as Required, Configured, Optional (with `--all`) and Custom.
+/// The plugin `name` names, or else the mapping of that name: Meltano reads a mapping as a copy
+/// of its mapper whose `config:` is the mapping's, with the extras `mapping: true` and
+/// `mapping_name`. Only `list` and `print` take mappings; `slot` holds the copy.
+fn find_readable<'a>(
+    project: &'a Project,
+    slot: &'a OnceCell<PluginEntry>,
+    name: &str,
+    plugin_type: Option<PluginType>,
+) -> CliResult<Subject<'a>> {
+    let manifest = &project.manifest().manifest;
+    if manifest.find_plugin(name, plugin_type).is_some()
+        || plugin_type.is_some_and(|t| t != PluginType::Mappers)
+    {
+        return Subject::find(project, name, plugin_type);
+    }
+    let found = manifest
+        .all_plugins()
+        .filter(|(t, _)| *t == PluginType::Mappers)
+        .find_map(|(_, mapper)| {
+            let mapping = mapper.mappings.as_ref()?.iter().find(|m| m.name == name)?;
+            Some((mapper, mapping))
+        });
+    let Some((mapper, mapping)) = found else {
+        return Subject::find(project, name, plugin_type);
+    };
+    let mut entry = mapper.clone();
+    entry.config = mapping.config.clone();
+    entry
+        .extras
+        .insert("mapping".to_string(), Value::Bool(true));
+    entry
+        .extras
+        .insert("mapping_name".to_string(), Value::String(name.to_string()));
+    Ok(Subject::Plugin {
+        plugin_type: PluginType::Mappers,
+        entry: slot.get_or_init(|| entry),
+    })
+}
+
+/// `config list`: settings grouped as Required, Configured, Optional (with `--all`), Custom and
+/// (without `--extras`) Custom extras.
 #[allow(clippy::too_many_arguments)]
 fn list(
     ctx: &Context,
@@ -216,14 +263,16 @@ fn list(
     };
     let mut visible: Vec<&Resolved> = settings
         .iter()
-        .filter(|r| r.spec.is_extra() == extras && !r.spec.hidden)
+        // Meltano lists hidden settings too (`hidden` only matters to UIs), and custom extras
+        // with the settings.
+        .filter(|r| r.spec.is_extra() == extras || (!extras && r.spec.custom))
         .filter(matches)
         .collect();
     visible.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
     if filter.is_some() && visible.is_empty() {
         out.push(format!(
-            "No settings match '{}'.",
-            filter.unwrap_or_default()
+            "No settings match {}.",
+            py_repr(&Value::String(filter.unwrap_or_default().to_string()))
         ));
     } else {
         if !extras {
@@ -265,11 +314,26 @@ fn list(
             .iter()
             .filter(|r| !r.spec.custom && r.source == Source::Default)
             .collect();
-        let custom: Vec<_> = rest.iter().filter(|r| r.spec.custom).collect();
+        let custom: Vec<_> = rest
+            .iter()
+            .filter(|r| r.spec.custom && r.spec.is_extra() == extras)
+            .collect();
+        let custom_extras: Vec<_> = rest
+            .iter()
+            .filter(|r| !extras && r.spec.custom && r.spec.is_extra())
+            .collect();
         let show_optional = all || filter.is_some();
+        // Extras at their defaults alone are listed without a header, as Meltano does.
+        let optional_title = if extras && configured.is_empty() {
+            ""
+        } else {
+            "Optional"
+        };
         let mut section = |title: &str, lines: Vec<String>| {
             if !lines.is_empty() {
-                out.push(format!("{title}:"));
+                if !title.is_empty() {
+                    out.push(format!("{title}:"));
+                }
                 out.extend(lines);
                 out.push(String::new());
             }
@@ -301,7 +365,7 @@ fn list(
         );
         if show_optional {
             section(
-                "Optional",
+                optional_title,
                 optional.iter().map(|r| list_line(r, None, safe)).collect(),
             );
         }
@@ -314,6 +378,13 @@ fn list(
             custom_title,
             custom.iter().map(|r| list_line(r, None, safe)).collect(),
         );
+        section(
+            "Custom extras, plugin-specific options handled by Meltano",
+            custom_extras
+                .iter()
+                .map(|r| list_line(r, None, safe))
+                .collect(),
+        );
         if !show_optional && !optional.is_empty() {
             out.push(format!(
                 "Optional settings with default values: {} hidden. Use --all to show all.",
@@ -322,8 +393,9 @@ fn list(
             out.push(String::new());
         }
     }
+    // One blank line always comes before the docs link, even after an empty listing.
     if let Subject::Project = subject {
-        if out.last().is_some_and(|l| !l.is_empty()) {
+        if out.last().is_none_or(|l| !l.is_empty()) {
             out.push(String::new());
         }
         out.push(format!(
@@ -332,7 +404,7 @@ fn list(
     } else if let Subject::Plugin { entry, .. } = subject
         && let Some(docs) = entry.docs.as_ref().or(entry.repo.as_ref())
     {
-        if out.last().is_some_and(|l| !l.is_empty()) {
+        if out.last().is_none_or(|l| !l.is_empty()) {
             out.push(String::new());
         }
         out.push(format!(
@@ -378,23 +450,22 @@ fn print(
                 .filter(wanted)
                 .map(|r| (r.spec.name.clone(), value_of(r).unwrap_or(Value::Null)))
                 .collect();
-            ctx.printer
-                .out(&serde_json::to_string_pretty(&Value::Object(map)).unwrap_or_default());
+            ctx.printer.out(&dumps_indent2(&Value::Object(map)));
         }
         PrintFormat::Json => {
-            // The project shows every setting (unset ones as null); a plugin gets only set values.
+            // The project shows every setting (unset ones as `{}`, as Meltano's nesting leaves
+            // them); a plugin gets only set values.
             let keep_unset = matches!(subject, Subject::Project);
             let pairs: Vec<(String, Value)> = settings
                 .iter()
                 .filter(wanted)
                 .filter_map(|r| match value_of(r) {
                     Some(v) => Some((r.spec.name.clone(), v)),
-                    None => keep_unset.then(|| (r.spec.name.clone(), Value::Null)),
+                    None => keep_unset.then(|| (r.spec.name.clone(), Value::Object(Map::new()))),
                 })
                 .collect();
             let config = nest(pairs);
-            ctx.printer
-                .out(&serde_json::to_string_pretty(&Value::Object(config)).unwrap_or_default());
+            ctx.printer.out(&dumps_indent2(&Value::Object(config)));
         }
         PrintFormat::Env => {
             let mut lines = Vec::new();
@@ -405,11 +476,14 @@ fn print(
                 let Some(text) = stringify_for_env(resolved.spec.kind, &value) else {
                     continue;
                 };
+                // Quoted as python-dotenv's `set_key` quotes: backslashes, then single quotes.
+                let quoted = text.replace('\\', "\\\\").replace('\'', "\\'");
                 for name in stores.write_env_names(&subject, &resolved.spec) {
-                    lines.push(format!("{name}='{}'", text.replace('\'', "\\'")));
+                    lines.push(format!("{name}='{quoted}'\n"));
                 }
             }
-            ctx.printer.out(&lines.join("\n"));
+            // Meltano echoes the whole .env text, whose last line already ends in a newline.
+            ctx.printer.out(&lines.concat());
         }
     }
 }
@@ -895,10 +969,7 @@ async fn set_interactively(
     store: SettingStore,
 ) -> CliResult<()> {
     let settings = stores.resolve(subject).await?;
-    let editable: Vec<&Resolved> = settings
-        .iter()
-        .filter(|r| !r.spec.is_extra() && !r.spec.hidden)
-        .collect();
+    let editable: Vec<&Resolved> = settings.iter().filter(|r| !r.spec.is_extra()).collect();
     ctx.printer
         .out(&format!("Configuring {}...", subject.title()));
     for (i, resolved) in editable.iter().enumerate() {

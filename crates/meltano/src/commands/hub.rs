@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, command: HubCommand) -> CliResult<ExitCode> {
             format,
             refresh,
         } => {
-            let types = match plugin_type {
+            let types = match &plugin_type {
                 Some(t) => vec![t.parse::<PluginType>().map_err(CliError::meltano)?],
                 None => HUB_TYPES.to_vec(),
             };
@@ -73,15 +73,30 @@ pub fn run(ctx: &Context, command: HubCommand) -> CliResult<ExitCode> {
                     }
                 }
             }
-            let noun = if all { "plugin variants" } else { "plugins" };
-            let mut summary = match &pattern {
-                Some(p) => format!("{} {noun} match '{p}'", rows.len()),
-                None => format!("{} {noun}", rows.len()),
-            };
-            if hidden > 0 {
-                summary.push_str(&format!(" ({hidden} variants hidden, show with '--all')"));
+            let summary = list_summary(
+                rows.len(),
+                plugin_type.as_deref(),
+                all,
+                pattern.as_deref(),
+                hidden,
+            )?;
+            if rows.is_empty() {
+                ctx.printer.warn(&summary);
+            } else {
+                ctx.printer.info(&summary);
             }
-            ctx.printer.info(&summary);
+            // Each plugin's number of rows: "(default)" only marks a choice the table shows.
+            let shown = |t: PluginType, name: &str| {
+                rows.iter()
+                    .filter(|(rt, rn, ..)| *rt == t && rn == name)
+                    .count()
+            };
+            let rows: Vec<_> = rows
+                .iter()
+                .map(|(t, name, variant, default, _)| {
+                    (*t, name.clone(), variant.clone(), *default, shown(*t, name))
+                })
+                .collect();
             match format {
                 OutputFormat::Json => {
                     let list: Vec<_> = rows
@@ -90,9 +105,11 @@ pub fn run(ctx: &Context, command: HubCommand) -> CliResult<ExitCode> {
                             json!({"type": t.singular(), "name": name, "variant": variant, "default": default})
                         })
                         .collect();
-                    ctx.printer
-                        .out(&serde_json::to_string_pretty(&list).unwrap_or_default());
+                    ctx.printer.out(&meltano_core::pyjson::dumps_indent2(
+                        &serde_json::Value::Array(list),
+                    ));
                 }
+                OutputFormat::Text if rows.is_empty() => {}
                 OutputFormat::Text => {
                     let mut table = Table::new(vec![
                         ("TYPE", Align::Left),
@@ -130,4 +147,42 @@ pub fn run(ctx: &Context, command: HubCommand) -> CliResult<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `hub list`'s count: "1 extractor", "4 plugin variants", "2 plugins match 'demo' (1 variant
+/// hidden, show with '--all')"; hidden variants are mentioned only for a search.
+fn list_summary(
+    count: usize,
+    plugin_type: Option<&str>,
+    all: bool,
+    pattern: Option<&str>,
+    hidden: usize,
+) -> CliResult<String> {
+    let mut noun = match plugin_type {
+        Some(t) => t
+            .parse::<PluginType>()
+            .map_err(CliError::meltano)?
+            .descriptor()
+            .to_string(),
+        None => "plugin".to_string(),
+    };
+    if all {
+        noun.push_str(" variant");
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut summary = format!("{count} {noun}{}", plural(count));
+    if let Some(pattern) = pattern {
+        let verb = if count == 1 { "matches" } else { "match" };
+        summary.push_str(&format!(
+            " {verb} {}",
+            meltano_core::settings::repr::py_repr_str(pattern)
+        ));
+        if hidden > 0 {
+            summary.push_str(&format!(
+                " ({hidden} variant{} hidden, show with '--all')",
+                plural(hidden)
+            ));
+        }
+    }
+    Ok(summary)
 }

@@ -9,6 +9,7 @@ use meltano_project::manifest::{PluginEntry, ScheduleTarget};
 use crate::context::{Context, block_on};
 use crate::error::{CliError, CliResult};
 use crate::installer::{self, Planned};
+use crate::printer::Level;
 use crate::settings::SettingsStores;
 
 /// Installs the selected plugins in parallel; exit 1 when any failed.
@@ -59,6 +60,8 @@ pub fn run(ctx: &Context, args: InstallCommandArgs) -> CliResult<ExitCode> {
     })?
 }
 
+/// Plans, installs and summarises as Meltano does: a plugin whose virtualenv another selected
+/// plugin already installs (an inheriting child) is skipped, as is one with nothing to install.
 async fn install(
     ctx: &Context,
     stores: &SettingsStores<'_>,
@@ -67,14 +70,30 @@ async fn install(
     parallelism: usize,
 ) -> CliResult<ExitCode> {
     let total = selected.len();
+    ctx.printer.info(&format!("Installing {total} plugins"));
     let mut planned: Vec<Planned> = Vec::new();
+    let mut not_installable = Vec::new();
     let mut skipped = 0;
     for (plugin_type, entry) in selected {
         match installer::plan(stores, plugin_type, entry, args.clean, args.force).await? {
+            Some(plan)
+                if planned
+                    .iter()
+                    .any(|p| p.request.venv_dir == plan.request.venv_dir) =>
+            {
+                skipped += 1;
+                ctx.printer.info(&format!(
+                    "Skipped installing {} '{}'. Plugin '{}' does not require installation: \
+                     reusing parent virtualenv.",
+                    plugin_type.descriptor(),
+                    entry.name,
+                    entry.name
+                ));
+            }
             Some(plan) => planned.push(plan),
             None => {
                 skipped += 1;
-                ctx.printer.info(&format!(
+                not_installable.push(format!(
                     "Skipped installing {} '{}'. Plugin is not installable.",
                     plugin_type.descriptor(),
                     entry.name
@@ -82,9 +101,8 @@ async fn install(
             }
         }
     }
-    if total == 0 {
-        ctx.printer.info("No plugins to install.");
-        return Ok(ExitCode::SUCCESS);
+    for message in &not_installable {
+        ctx.printer.info(message);
     }
     let attempted = planned.len();
     let failed = if planned.is_empty() {
@@ -93,21 +111,30 @@ async fn install(
         let backend = installer::backend(stores).await?;
         installer::install(ctx, planned, &backend, parallelism)
     };
+    let installed = attempted - failed;
+    // Skipped plugins count as successful when Meltano picks the summary's level.
+    let level = if installed + skipped == 0 {
+        Level::Error
+    } else if failed > 0 {
+        Level::Warning
+    } else {
+        Level::Info
+    };
+    if total > 1 {
+        ctx.printer
+            .log(level, &format!("Installed {installed}/{total} plugins"));
+    }
     if skipped > 0 {
-        ctx.printer
-            .info(&format!("Skipped installing {skipped}/{total} plugins"));
+        ctx.printer.log(
+            level,
+            &format!("Skipped installing {skipped}/{total} plugins"),
+        );
     }
-    if attempted > 0 {
-        ctx.printer
-            .info(&format!("Installed {}/{total} plugins", attempted - failed));
-    }
-    if failed > 0 {
-        return Err(CliError::Meltano(format!(
-            "Failed to install plugin(s): {failed} of {attempted} failed. The errors above say why; \
-             fix the pip_url or the package, then run `meltano install` again."
-        )));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The plugins a schedule runs: its extractor and loader, or every plugin named in its job's tasks.

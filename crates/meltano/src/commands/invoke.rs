@@ -63,8 +63,18 @@ async fn invoke(
     args: &InvokeArgs,
     level: &str,
 ) -> CliResult<ExitCode> {
-    let Subject::Plugin { plugin_type, entry } = Subject::find(stores.project, name, plugin_type)?
-    else {
+    // A mapping's name invokes its mapper with the mapping's `config:`.
+    let (found, overlay) = match find_mapping(stores.project, name, plugin_type) {
+        Some((mapper, config)) => (
+            Subject::Plugin {
+                plugin_type: PluginType::Mappers,
+                entry: mapper,
+            },
+            config,
+        ),
+        None => (Subject::find(stores.project, name, plugin_type)?, None),
+    };
+    let Subject::Plugin { plugin_type, entry } = found else {
         return Err(CliError::Meltano(format!(
             "Plugin '{name}' is not known to Meltano."
         )));
@@ -92,16 +102,19 @@ async fn invoke(
                 meltano_project::manifest::Command::Args(_) => String::new(),
             };
             let label = format!("{}:{command_name}", entry.name);
-            ctx.printer
-                .out(format!("{label:<width$}{description}").trim_end());
+            ctx.printer.out(&format!("{label:<width$}{description}"));
         }
         return Ok(ExitCode::SUCCESS);
     }
     match args.dump {
         Some(DumpKind::Config) => {
             let settings = stores.resolve(subject).await?;
+            let mut config = plugin_config(&settings);
+            if let (Some(overlay), Some(object)) = (&overlay, config.as_object_mut()) {
+                object.extend(overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
             ctx.printer
-                .out(&serde_json::to_string_pretty(&plugin_config(&settings)).unwrap_or_default());
+                .out(&meltano_core::pyjson::dumps_indent2(&config));
             return Ok(ExitCode::SUCCESS);
         }
         Some(DumpKind::Catalog) => {
@@ -152,6 +165,7 @@ async fn invoke(
         user_args: &args.plugin_args,
         log_level: level,
         catalog: catalog.as_deref(),
+        config_overlay: overlay.as_ref(),
         ..PrepareOptions::default()
     };
     let prepared = prepare(stores, subject, &options).await?;
@@ -177,4 +191,33 @@ async fn invoke(
         .map_err(CliError::meltano)?;
     drop(prepared);
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+/// The mapper that defines the mapping `name` and the mapping's `config:`, when `name` is not a
+/// plugin of the project (a plugin of that name wins, as in `meltano run`).
+fn find_mapping<'a>(
+    project: &'a meltano_project::Project,
+    name: &str,
+    plugin_type: Option<PluginType>,
+) -> Option<(
+    &'a meltano_project::manifest::PluginEntry,
+    Option<serde_json::Map<String, serde_json::Value>>,
+)> {
+    if plugin_type.is_some_and(|t| t != PluginType::Mappers) {
+        return None;
+    }
+    let manifest = &project.manifest().manifest;
+    if manifest.find_plugin(name, plugin_type).is_some() {
+        return None;
+    }
+    manifest
+        .all_plugins()
+        .filter(|(t, _)| *t == PluginType::Mappers)
+        .find_map(|(_, mapper)| {
+            let mapping = mapper.mappings.as_ref()?.iter().find(|m| m.name == name)?;
+            let config = serde_json::to_value(&mapping.config)
+                .ok()
+                .and_then(|v| v.as_object().cloned());
+            Some((mapper, config))
+        })
 }

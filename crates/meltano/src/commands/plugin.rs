@@ -32,7 +32,7 @@ pub fn list(ctx: &Context, format: OutputFormat) -> CliResult<ExitCode> {
                     })
                 })
                 .collect();
-            let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+            let text = meltano_core::pyjson::dumps_indent2(&serde_json::Value::Array(rows));
             ctx.printer.out(&text);
         }
         OutputFormat::Text if plugins.is_empty() => {

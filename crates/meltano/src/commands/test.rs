@@ -83,7 +83,7 @@ async fn run_tests(
     if mode == AutoInstall::Only {
         return Ok(ExitCode::SUCCESS);
     }
-    let (mut passed, mut failed) = (0, 0);
+    let mut results = Vec::new();
     for (entry, plugin_type, test) in selected {
         let label = format!("{}:{test}", entry.name);
         let subject = Subject::Plugin { plugin_type, entry };
@@ -96,33 +96,53 @@ async fn run_tests(
             },
         )
         .await?;
+        ctx.printer.out(&separator_line(&label));
         let code = prepared
             .process
-            .run_attached(|line| ctx.printer.info(line))
+            .run_attached(|line| ctx.printer.err(line))
             .map_err(CliError::meltano)?;
-        let verdict = if code == 0 { "success" } else { "failure" };
-        if code == 0 {
-            passed += 1
-        } else {
-            failed += 1
-        }
-        ctx.printer.out(&format!("{label:.<60} {verdict}"));
+        results.push((label, code));
     }
-    if passed + failed == 0 {
-        return Ok(ExitCode::SUCCESS);
+    ctx.printer.out("");
+    let passed = results.iter().filter(|(_, code)| *code == 0).count();
+    let failed = results.len() - passed;
+    for (label, code) in &results {
+        let verdict = if *code == 0 { "success" } else { "failure" };
+        ctx.printer
+            .out(&format!("{label:.<RESULT_LABEL_WIDTH$} {verdict}"));
     }
     let outcome = if failed == 0 {
         "successfully"
     } else {
         "with failures"
     };
-    ctx.printer.out(&format!(
-        "{}\nTesting completed {outcome}. {passed} test(s) successful. {failed} test(s) failed.",
-        "=".repeat(80)
-    ));
+    ctx.printer.out(&separator_line(&format!(
+        "Testing completed {outcome}. {passed} test(s) successful. {failed} test(s) failed."
+    )));
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Meltano pads the label of a result row to 60 characters counting the bold escape codes it
+/// wraps the label in (8 characters), so the visible label and its dots take 52.
+const RESULT_LABEL_WIDTH: usize = 52;
+
+/// A blank line, then `title` centred in `=` across the terminal (`COLUMNS`, else 80 columns), as
+/// Meltano writes test headers and the closing summary.
+fn separator_line(title: &str) -> String {
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|w| *w > 0)
+        .unwrap_or(80);
+    let fill = "=".repeat((width.saturating_sub(title.chars().count() + 2) / 2).max(1));
+    let mut line = format!("\n{fill} {title} {fill}");
+    // Meltano counts the leading newline when deciding whether one more `=` fits.
+    if line.chars().count() < width {
+        line.push('=');
+    }
+    line
 }

@@ -15,14 +15,15 @@ fn version_prints_the_compatible_meltano_version() {
 }
 
 #[test]
-fn no_command_prints_help_and_exits_2() {
+fn no_command_prints_help_to_stderr_and_exits_2() {
     let t = TestDir::new();
     let out = t.run(&[]);
     assert_eq!(out.status.code(), Some(2));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.stdout.is_empty(), "help belongs on stderr");
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.starts_with("Usage: meltano [OPTIONS] [COMMAND] [ARGS]..."),
-        "{stdout}"
+        stderr.starts_with("Usage: meltano [OPTIONS] [COMMAND] [ARGS]..."),
+        "{stderr}"
     );
     for option in [
         "--log-level",
@@ -33,7 +34,7 @@ fn no_command_prints_help_and_exits_2() {
         "--cwd",
         "--env-file",
     ] {
-        assert!(stdout.contains(option), "help lacks {option}");
+        assert!(stderr.contains(option), "help lacks {option}");
     }
 }
 
@@ -73,11 +74,12 @@ fn missing_argument_is_a_usage_error() {
 }
 
 #[test]
-fn group_without_subcommand_prints_help_and_exits_2() {
+fn group_without_subcommand_prints_help_to_stderr_and_exits_2() {
     let t = TestDir::new();
     let out = t.run(&["environment"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: meltano environment"));
+    assert!(out.stdout.is_empty(), "help belongs on stderr");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: meltano environment"));
 }
 
 #[test]

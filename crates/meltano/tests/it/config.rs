@@ -412,3 +412,177 @@ fn stream_maps_are_expanded_at_every_level() {
         serde_json::json!({"email": "md5(email)", "__alias__": "clean_users"})
     );
 }
+
+/// A project with hidden settings, non-ASCII values, `$VAR`s an heir inherits, and a mapper.
+fn output_project() -> TestDir {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        r#"project_id: 2f1c9e8a-0000-4000-8000-000000000002
+plugins:
+  extractors:
+  - name: tap-x
+    namespace: tap_x
+    executable: tap-x
+    settings:
+    - name: visible
+    - name: hid_kind
+      kind: hidden
+      value: hk
+    - name: hid_flag
+      hidden: true
+    - name: hid_set
+      hidden: true
+    - name: host
+    - name: pw
+      kind: password
+    - name: ratio
+      kind: decimal
+    config:
+      hid_set: configured
+      uni: "héllo ✓"
+      host: $MYHOST
+      pw: $MYPW
+      ratio: 0.5
+  - name: tap-y
+    inherit_from: tap-x
+  mappers:
+  - name: map-x
+    namespace: map_x
+    executable: map-x
+    mappings:
+    - name: m1
+      config:
+        a: "é"
+"#,
+    );
+    t.write(".env", "MYHOST=h.example\nMYPW=secret\n");
+    t
+}
+
+#[test]
+fn hidden_settings_are_listed_like_any_other() {
+    let t = output_project();
+    snapshot!(
+        "config_list_hidden",
+        t.run(&["config", "list", "tap-x"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_hidden_all",
+        t.run(&["config", "list", "tap-x", "--all"]),
+        t.path()
+    );
+}
+
+#[test]
+fn inherited_values_show_what_the_parent_wrote() {
+    let t = output_project();
+    snapshot!(
+        "config_list_inherited_unexpanded",
+        t.run(&["config", "list", "tap-y"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_inherited_unexpanded_unsafe",
+        t.run(&["config", "--unsafe", "list", "tap-y"]),
+        t.path()
+    );
+}
+
+#[test]
+fn print_writes_json_and_variables_as_python_does() {
+    let t = output_project();
+    snapshot!(
+        "config_print_non_ascii",
+        t.run(&["config", "print", "tap-x"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_env_blank_line",
+        t.run(&["config", "print", "tap-x", "--format", "env"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_mapper_extras",
+        t.run(&["config", "print", "map-x", "--extras"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_mapper_extras_env",
+        t.run(&["config", "print", "map-x", "--extras", "--format", "env"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_mapper_extras",
+        t.run(&["config", "list", "map-x", "--extras", "--all"]),
+        t.path()
+    );
+}
+
+#[test]
+fn custom_extras_are_listed_with_the_settings() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "plugins:\n  extractors:\n  - name: tap-x\n    namespace: tap_x\n    foo: bar\n    config:\n      a: 1\n",
+    );
+    snapshot!(
+        "config_list_custom_extras",
+        t.run(&["config", "list", "tap-x"]),
+        t.path()
+    );
+    // With only defaults to show, the extras come without an `Optional:` header.
+    snapshot!(
+        "config_list_extras_only_optional",
+        t.run(&["config", "list", "tap-x", "--extras", "--all"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_filter_quoted",
+        t.run(&["config", "list", "tap-x", "--filter", "it's"]),
+        t.path()
+    );
+}
+
+#[test]
+fn a_mapping_is_configured_as_its_mapper_with_the_mapping_config() {
+    let t = output_project();
+    snapshot!(
+        "config_list_mapping",
+        t.run(&["config", "list", "m1"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_mapping",
+        t.run(&["config", "print", "m1"]),
+        t.path()
+    );
+    snapshot!(
+        "config_print_mapping_extras",
+        t.run(&["config", "print", "m1", "--extras"]),
+        t.path()
+    );
+    snapshot!(
+        "config_list_mapping_extras",
+        t.run(&["config", "list", "m1", "--extras", "--all"]),
+        t.path()
+    );
+}
+
+#[test]
+fn project_print_and_empty_extras_list() {
+    let t = project();
+    // Meltano nests every unset project setting as `{}`.
+    snapshot!(
+        "config_print_meltano",
+        t.run(&["config", "print", "meltano"]),
+        t.path()
+    );
+    // Nothing to list still leaves the blank line before the docs link.
+    snapshot!(
+        "config_list_meltano_extras",
+        t.run(&["config", "list", "meltano", "--extras"]),
+        t.path()
+    );
+}

@@ -45,6 +45,14 @@ fn serve_hub() -> (String, Arc<Mutex<Vec<String>>>) {
                 "extractors/tap-demo--other" => serde_json::json!({
                     "name": "tap-demo", "namespace": "tap_demo", "variant": "other", "pip_url": "tap-demo-other"
                 }),
+                "loaders/index" => serde_json::json!({
+                    "target-jsonl": {"default_variant": "inhouse", "variants": {
+                        "inhouse": {"ref": format!("{base}/loaders/target-jsonl--inhouse")}}}
+                }),
+                "loaders/target-jsonl--inhouse" => serde_json::json!({
+                    "name": "target-jsonl", "namespace": "target_jsonl", "variant": "inhouse",
+                    "pip_url": "inhouse-target-jsonl", "settings": [{"name": "bucket"}]
+                }),
                 "utilities/index" => serde_json::json!({
                     "util-needs": {"default_variant": "v1", "variants": {"v1": {"ref": format!("{base}/utilities/util-needs--v1")}}}
                 }),
@@ -98,6 +106,10 @@ fn hub_ping_and_list() {
         "extractor",
     ]);
     snapshot!("hub_list_all", out, t.path());
+    let defaults = t.run(&["hub", "list", "--plugin-type", "extractor"]);
+    snapshot!("hub_list_defaults", defaults, t.path());
+    let search = t.run(&["hub", "list", "demo"]);
+    snapshot!("hub_list_search", search, t.path());
     let json = t.run(&[
         "hub",
         "list",
@@ -175,7 +187,9 @@ fn re_adding_refreshes_the_lock_and_requirements_are_added() {
     let again = t.run(&["add", "tap-demo", "--no-install"]);
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),
-        "Updated extractor 'tap-demo' in your project\n"
+        "Updated extractor 'tap-demo' in your project\nVariant:\tacme (default)\n\
+         Repository:\thttps://example.com/tap-demo\n\n\n\
+         To learn more about extractor 'tap-demo', visit https://example.com/tap-demo\n"
     );
     assert!(
         t.read("plugins/extractors/tap-demo--acme.lock")
@@ -190,9 +204,129 @@ fn re_adding_refreshes_the_lock_and_requirements_are_added() {
         stdout.contains("Added required extractor 'tap-demo' to your project"),
         "{stdout}"
     );
+    // Required plugins get their "To learn more" line after the plugins named.
+    assert!(
+        stdout.ends_with(
+            "\n\nTo learn more about extractor 'tap-demo', visit https://example.com/tap-demo\n"
+        ),
+        "{stdout}"
+    );
     let manifest = fresh.read("meltano.yml");
     assert!(
         manifest.contains("- name: tap-demo") && manifest.contains("- name: util-needs"),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn a_missing_lock_file_is_fetched_from_the_hub_on_first_use() {
+    let (root, log) = serve_hub();
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        &format!(
+            "hub_api_root: {root}\nplugins:\n  extractors:\n  - name: tap-demo\n    variant: acme\n"
+        ),
+    );
+    let out = t.run(&["config", "list", "tap-demo", "--all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TAP_DEMO_API_KEY"), "{stdout}");
+    assert!(
+        t.read("plugins/extractors/tap-demo--acme.lock")
+            .contains("\"api_key\"")
+    );
+    // Once locked, the Hub is not asked again.
+    let requests = log.lock().unwrap().len();
+    assert_eq!(
+        t.run(&["config", "list", "tap-demo"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(log.lock().unwrap().len(), requests);
+}
+
+#[test]
+fn a_configured_hub_is_not_shadowed_by_the_built_in_index() {
+    let (root, _) = serve_hub();
+    let t = project(&root);
+    let out = t.run(&["add", "target-jsonl", "--no-install"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = t.read("plugins/loaders/target-jsonl--inhouse.lock");
+    assert!(lock.contains("inhouse-target-jsonl"), "{lock}");
+
+    // Auto-lock uses it too.
+    let auto = TestDir::new();
+    auto.write(
+        "meltano.yml",
+        &format!(
+            "hub_api_root: {root}\nplugins:\n  loaders:\n  - name: target-jsonl\n    variant: inhouse\n"
+        ),
+    );
+    let listed = auto.run(&["config", "list", "target-jsonl", "--all"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("TARGET_JSONL_BUCKET"),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+}
+
+#[test]
+fn lock_reports_each_plugin() {
+    let (root, _) = serve_hub();
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        &format!(
+            "hub_api_root: {root}\nplugins:\n  extractors:\n  - name: tap-demo\n    variant: acme\n  - name: tap-child\n    inherit_from: tap-demo\n  - name: tap-custom\n    namespace: tap_custom\n"
+        ),
+    );
+    let first = t.run(&["lock"]);
+    let again = t.run(&["lock", "tap-demo", "tap-child"]);
+    let none = t.run(&["lock", "tap-nothing"]);
+    let mut manifest = t.read("meltano.yml");
+    manifest.push_str("  loaders:\n  - name: target-unknown\n    variant: x\n");
+    t.write("meltano.yml", &manifest);
+    let unknown = t.run(&["lock", "--plugin-type", "loader"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains(
+            "[error    ] meltano      Loader 'target-unknown' is not known to Meltano.\n"
+        ),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    snapshot!("lock_first", first, t.path());
+    snapshot!("lock_again", again, t.path());
+    snapshot!("lock_none", none, t.path());
+}
+
+#[test]
+fn add_from_the_hub_reports_like_meltano() {
+    let (root, _) = serve_hub();
+    let t = project(&root);
+    let added = t.run(&["add", "tap-demo", "--no-install"]);
+    snapshot!("add_from_hub", added, t.path());
+    let switch = t.run(&["add", "tap-demo", "--variant", "other", "--no-install"]);
+    snapshot!("add_other_variant_of_existing", switch, t.path());
+    let child = t.run(&[
+        "add",
+        "tap-c",
+        "--inherit-from",
+        "tap-demo",
+        "--variant",
+        "other",
+        "--no-install",
+    ]);
+    assert_eq!(child.status.code(), Some(0));
+    let manifest = t.read("meltano.yml");
+    assert!(
+        manifest.contains(
+            "  - name: tap-c\n    inherit_from: tap-demo\n    variant: other\n    pip_url: tap-demo-other\n"
+        ),
         "{manifest}"
     );
 }

@@ -22,6 +22,8 @@ plugins:
   - name: broken
     namespace: broken
     pip_url: ./no-such-package-here
+  - name: broken-child
+    inherit_from: broken
   - name: local-only
     namespace: local_only
     executable: bin/local
@@ -129,5 +131,37 @@ fn install_for_one_schedule() {
     assert_eq!(
         t.run(&["install", "--schedule", "nope"]).status.code(),
         Some(1)
+    );
+}
+
+#[test]
+fn a_child_sharing_its_parents_virtualenv_is_skipped() {
+    let t = TestDir::new();
+    t.write("meltano.yml", PROJECT);
+    let out = t.run(&["install", "--plugin-type", "utility"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("20"))
+        .filter_map(|l| l.get(28..))
+        .filter(|l| !l.contains("Installation failed") && !l.starts_with(' '))
+        .collect();
+    assert_eq!(
+        lines[1..4],
+        [
+            "[info     ] meltano      Installing 3 plugins",
+            "[info     ] meltano      Skipped installing utility 'broken-child'. Plugin 'broken-child' does not require installation: reusing parent virtualenv.",
+            "[info     ] meltano      Skipped installing utility 'local-only'. Plugin is not installable.",
+        ],
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[warning  ] meltano      Installed 0/3 plugins\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[warning  ] meltano      Skipped installing 2/3 plugins\n"),
+        "{stderr}"
     );
 }

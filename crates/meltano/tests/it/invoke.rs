@@ -131,6 +131,16 @@ fn invoke_print_var_and_dump_config() {
         String::from_utf8_lossy(&dump.stdout),
         "{\n  \"start_date\": \"2024-01-01\"\n}\n"
     );
+    // Written as Python's json.dumps writes it: non-ASCII escaped.
+    let dump = t
+        .meltano(&["invoke", "--dump", "config", "tap-echo"])
+        .env("TAP_ECHO_START_DATE", "déjà")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&dump.stdout),
+        "{\n  \"start_date\": \"d\\u00e9j\\u00e0\"\n}\n"
+    );
 }
 
 #[test]
@@ -149,10 +159,20 @@ fn test_runs_test_commands() {
     let t = project();
     let out = t.run(&["test", "tool:test-ok"]);
     assert_eq!(out.status.code(), Some(0));
-    snapshot!("test_all", t.run(&["test", "--all"]), t.path());
-    let nothing = t.run(&["test"]);
-    assert_eq!(nothing.status.code(), Some(0));
-    assert!(nothing.stdout.is_empty());
+    // Separator lines span the terminal (`COLUMNS`), as in Meltano.
+    let run = |args: &[&str]| t.meltano(args).env("COLUMNS", "80").output().unwrap();
+    snapshot!("test_all", run(&["test", "--all"]), t.path());
+    snapshot!("test_nothing", run(&["test"]), t.path());
+    let narrow = t
+        .meltano(&["test", "tool:test-ok"])
+        .env("COLUMNS", "30")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&narrow.stdout).starts_with("\n======== tool:test-ok ========\n"),
+        "{}",
+        String::from_utf8_lossy(&narrow.stdout)
+    );
 }
 
 #[test]
@@ -234,4 +254,27 @@ fn utilities_run_project_scripts_with_python() {
         String::from_utf8_lossy(&out.stdout),
         "hello ['--name', 'meltano'] True\n"
     );
+}
+
+#[test]
+fn invoke_a_mapping_runs_its_mapper_with_the_mapping_config() {
+    let t = project();
+    let manifest = format!(
+        "{PROJECT}  mappers:\n  - name: mp\n    namespace: mp\n    executable: bin/echo-args\n    settings:\n    - name: stream_maps\n      kind: object\n    mappings:\n    - name: hide-users\n      config:\n        stream_maps:\n          users: __NULL__\n"
+    );
+    t.write("meltano.yml", &manifest);
+    let dump = t.run(&["invoke", "--dump", "config", "hide-users"]);
+    assert_eq!(
+        String::from_utf8_lossy(&dump.stdout),
+        "{\n  \"stream_maps\": {\n    \"users\": \"__NULL__\"\n  }\n}\n",
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let out = t.run(&["invoke", "hide-users"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\"users\": \"__NULL__\""), "{stdout}");
+    assert!(stdout.contains(".meltano/run/mp/"), "{stdout}");
+    let plain = t.run(&["invoke", "mp"]);
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("config: {}"));
 }

@@ -202,3 +202,41 @@ fn environment_selection() {
         t.path()
     );
 }
+
+#[test]
+fn no_environment_is_announced_only_when_asked_for() {
+    let t = TestDir::new();
+    t.write("meltano.yml", "environments:\n- name: dev\n");
+    let stderr = |out: std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let announced = "No Meltano environment was selected";
+    // No default: Meltano runs without an environment and says nothing of it.
+    assert!(!stderr(t.run(&["plugin", "list"])).contains(announced));
+    assert!(!stderr(t.run(&["--environment=", "plugin", "list"])).contains(announced));
+    assert!(stderr(t.run(&["--no-environment", "plugin", "list"])).contains(announced));
+    assert!(stderr(t.run(&["--environment", "null", "plugin", "list"])).contains(announced));
+    assert!(
+        stderr(t.run(&["--environment", "null", "config", "list", "meltano"])).contains(announced)
+    );
+    let by_var = t
+        .meltano(&["plugin", "list"])
+        .env("MELTANO_ENVIRONMENT", "NULL")
+        .output()
+        .unwrap();
+    assert!(stderr(by_var).contains(announced));
+    // An empty name falls back to the default; a default named `null` is looked up as a name.
+    t.write(
+        "meltano.yml",
+        "default_environment: dev\nenvironments:\n- name: dev\n",
+    );
+    assert!(
+        stderr(t.run(&["--environment=", "plugin", "list"]))
+            .contains("Environment 'dev' is active")
+    );
+    t.write(
+        "meltano.yml",
+        "default_environment: 'null'\nenvironments:\n- name: dev\n",
+    );
+    let out = t.run(&["plugin", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(out).contains("Environment 'null' was not found."));
+}
