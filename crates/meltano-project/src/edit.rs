@@ -536,12 +536,53 @@ fn to_sequence(items: &[Value]) -> Sequence {
 fn set_value(mapping: &Mapping, key: &str, value: &Value) {
     match value {
         Value::Object(m) => mapping.set(key, to_mapping(m)),
-        Value::Array(a) => mapping.set(key, to_sequence(a)),
+        Value::Array(a) => {
+            let existing = mapping.get(key).and_then(|n| n.as_sequence().cloned());
+            if !existing.is_some_and(|seq| edit_in_place(&seq, a)) {
+                mapping.set(key, to_sequence(a));
+            }
+        }
         Value::String(s) => mapping.set(key, s.as_str()),
         Value::Bool(b) => mapping.set(key, *b),
         Value::Number(n) => mapping.set(key, number(n)),
         Value::Null => mapping.set(key, Option::<&str>::None),
     }
+}
+
+/// Turns the block list `seq` into `wanted` by appending or removing one scalar item, so the
+/// other items keep their comments and quoting (`select` adds or removes one pattern). False when
+/// the change is not of that shape: the caller replaces the whole list.
+fn edit_in_place(seq: &Sequence, wanted: &[Value]) -> bool {
+    if seq.is_flow_style() {
+        return false;
+    }
+    let Some(current) = seq
+        .values()
+        .map(|node| node.as_scalar().map(|s| Value::String(s.as_string())))
+        .collect::<Option<Vec<Value>>>()
+    else {
+        return false;
+    };
+    if wanted.iter().any(|v| !v.is_string()) {
+        return false;
+    }
+    // One more wanted: appended at the end.
+    if wanted.len() == current.len() + 1 && wanted[..current.len()] == current[..] {
+        if let Some(Value::String(item)) = wanted.last() {
+            seq.push(item.as_str());
+            return true;
+        }
+        return false;
+    }
+    // One fewer wanted: the first item whose removal gives `wanted`.
+    if current.len() == wanted.len() + 1 {
+        let index = (0..current.len())
+            .find(|&i| current[..i] == wanted[..i] && current[i + 1..] == wanted[i..]);
+        if let Some(i) = index {
+            return seq.remove(i).is_some();
+        }
+    }
+    false
 }
 
 /// Numbers keep their JSON spelling (integers stay integers).

@@ -50,17 +50,21 @@ pub fn run(ctx: &Context, args: SelectArgs) -> CliResult<ExitCode> {
                     .collect()
             })
             .unwrap_or_default();
-        // Edits start from what the project wrote, not from the `*.*` default.
-        let patterns: Vec<String> = select
-            .filter(|r| r.source != meltano_core::settings::Source::Default)
-            .and_then(|r| r.value.as_ref())
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Edits start from the list written where the edit goes (the environment's entry or
+        // the plugin's), not from the value resolved across every store.
+        let patterns: Vec<String> = match environment {
+            Some(environment) => environment
+                .plugin(plugin_type, &entry.name)
+                .and_then(|p| p.extras.get("select"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => entry.select.clone().unwrap_or_default(),
+        };
         let result = if args.list || args.json {
             installer::ensure_installed(
                 ctx,

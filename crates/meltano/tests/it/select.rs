@@ -195,3 +195,52 @@ fn select_in_an_environment_writes_the_environments_entry() {
     let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(json["enabled_patterns"], serde_json::json!(["orders.*"]));
 }
+
+#[test]
+fn select_in_an_environment_starts_from_the_environments_own_list() {
+    let t = project();
+    stdout(&t.run(&["select", "tap-shop", "customers"]));
+    let manifest = format!("{}environments:\n- name: dev\n", t.read("meltano.yml"));
+    t.write("meltano.yml", &manifest);
+    stdout(&t.run(&["--environment", "dev", "select", "tap-shop", "orders"]));
+    let text = t.read("meltano.yml");
+    assert!(
+        text.contains("      - name: tap-shop\n        select:\n        - 'orders.*'\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("customers.*").count(), 1, "{text}");
+    stdout(&t.run(&[
+        "--environment",
+        "dev",
+        "select",
+        "tap-shop",
+        "orders",
+        "--rm",
+    ]));
+    let text = t.read("meltano.yml");
+    assert!(!text.contains("orders.*"), "{text}");
+    assert!(text.contains("customers.*"), "{text}");
+}
+
+#[test]
+fn select_edits_keep_the_comments_and_quoting_of_other_patterns() {
+    let t = project();
+    let manifest = t.read("meltano.yml").replace(
+        "    metadata:\n",
+        "    select:\n    - users.*      # everything about users\n    - \"orders.id\"  # only the key\n    metadata:\n",
+    );
+    t.write("meltano.yml", &manifest);
+    stdout(&t.run(&["select", "tap-shop", "orders", "updated_at"]));
+    let text = t.read("meltano.yml");
+    assert!(
+        text.contains("    select:\n    - users.*      # everything about users\n    - \"orders.id\"  # only the key\n"),
+        "{text}"
+    );
+    assert!(text.contains("orders.updated_at"), "{text}");
+    stdout(&t.run(&["select", "tap-shop", "orders", "updated_at", "--rm"]));
+    let after = t.read("meltano.yml");
+    assert_eq!(
+        after, manifest,
+        "removing the added pattern restores the file"
+    );
+}
