@@ -762,7 +762,8 @@ fn comma_list(answer: &str) -> Vec<String> {
         .collect()
 }
 
-/// `name[:kind]` as a setting definition; `password` kinds become sensitive strings.
+/// `name[:kind]` as a setting definition; `password` and `oauth` kinds are also marked
+/// `sensitive: true`, as Meltano writes them.
 fn setting_definition(spec: String) -> CliResult<Value> {
     let (name, kind) = match spec.split_once(':') {
         Some((name, kind)) => (name.trim(), Some(kind.trim())),
@@ -777,10 +778,11 @@ fn setting_definition(spec: String) -> CliResult<Value> {
             )));
         }
         setting.insert("kind".into(), kind.into());
+        if matches!(kind, "password" | "oauth") {
+            setting.insert("sensitive".into(), true.into());
+        }
     }
-    let mut setting = Value::Object(setting);
-    normalize_setting_kind(&mut setting);
-    Ok(setting)
+    Ok(Value::Object(setting))
 }
 
 /// The entry's keys in Meltano's canonical order, other keys after them in their own order.
