@@ -23,12 +23,19 @@ pub enum DiscoveryError {
 }
 
 /// Runs `process` (whose args already end with `--discover`), writing its stdout to `catalog`;
-/// each stderr line goes to `on_stderr`. The file is removed again unless it holds JSON.
+/// each stderr line goes to `on_stderr`. The file is removed again if the tap fails. The caller
+/// parses the catalog anyway, so it checks that it is JSON (see [`DiscoveryError::Invalid`]).
 pub fn discover(
     process: &PluginProcess,
     catalog: &Path,
     mut on_stderr: impl FnMut(&str),
 ) -> Result<(), DiscoveryError> {
+    // A fresh file rather than a truncated one: ext4 flushes a file truncated and rewritten
+    // (`auto_da_alloc`) when it is closed, which stalls on a busy disk.
+    match std::fs::remove_file(catalog) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
     let out = File::create(catalog)?;
     let mut child = process
         .command()
@@ -65,16 +72,6 @@ pub fn discover(
             code,
             stderr: stderr_text,
         });
-    }
-    let valid = File::open(catalog)
-        .map_err(|e| e.to_string())
-        .and_then(|f| {
-            serde_json::from_reader::<_, serde::de::IgnoredAny>(io::BufReader::new(f))
-                .map_err(|e| e.to_string())
-        });
-    if let Err(reason) = valid {
-        let _ = std::fs::remove_file(catalog);
-        return Err(DiscoveryError::Invalid(reason));
     }
     Ok(())
 }

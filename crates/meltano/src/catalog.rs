@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use meltano_core::PluginType;
 use meltano_core::catalog::{
-    CacheKeyInputs, CatalogRules, RuleSources, catalog_cache_key, dumps_indent2,
+    CacheKeyInputs, CatalogError, CatalogRules, CatalogSelection, RuleSources, SelectionBuilder,
+    catalog_cache_key,
 };
+use meltano_core::pyjson::dumps_indent2_into;
 use meltano_core::settings::Resolved;
 use meltano_project::manifest::PluginEntry;
-use meltano_runner::discover::discover;
+use meltano_runner::discover::{DiscoveryError, discover};
 use serde_json::{Map, Value};
 
 use crate::context::Context;
@@ -21,6 +23,25 @@ use crate::settings::{SettingsStores, Subject};
 const CATALOG_FILE: &str = "tap.properties.json";
 const CACHE_KEY_FILE: &str = "tap.properties.cache_key";
 
+/// A catalog after the rules, as `select --list` and `invoke --dump catalog` show it.
+pub struct ShownCatalog {
+    /// The text of `<run dir>/tap.properties.json`.
+    pub text: String,
+    /// The parsed catalog, when the rules were applied to it whole (else parse `text`).
+    pub value: Option<Value>,
+    /// The selection, when it was asked for and read while the rules were applied stream by
+    /// stream.
+    pub selection: Option<Result<CatalogSelection, CatalogError>>,
+}
+
+/// What [`apply_rules`] produced besides the file.
+struct Applied {
+    text: String,
+    /// The catalog, when the rules were applied to it whole.
+    value: Option<Value>,
+    selection: Option<Result<CatalogSelection, CatalogError>>,
+}
+
 /// Prepares `<run dir>/tap.properties.json` for the tap and returns its path, or None when the tap
 /// takes no catalog (no `catalog`/`properties`/`discover` capability and no custom catalog).
 pub async fn prepare_catalog(
@@ -30,6 +51,57 @@ pub async fn prepare_catalog(
     settings: &[Resolved],
     refresh: bool,
 ) -> CliResult<Option<PathBuf>> {
+    let prepared = prepare_catalog_file(ctx, stores, entry, settings, refresh, false).await?;
+    Ok(prepared.map(|(path, applied)| {
+        // Freeing a large catalog's many small allocations takes a while: not on this thread.
+        if let Some(applied) = applied {
+            std::thread::spawn(move || drop(applied));
+        }
+        path
+    }))
+}
+
+/// [`prepare_catalog`] for the commands that show the catalog: they get its text (and, with
+/// `selection`, what `select --list` shows) without reading the file back.
+pub async fn prepare_shown_catalog(
+    ctx: &Context,
+    stores: &SettingsStores<'_>,
+    entry: &PluginEntry,
+    settings: &[Resolved],
+    refresh: bool,
+    selection: bool,
+) -> CliResult<Option<ShownCatalog>> {
+    let Some((path, applied)) =
+        prepare_catalog_file(ctx, stores, entry, settings, refresh, selection).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(match applied {
+        Some(Applied {
+            text,
+            value,
+            selection,
+        }) => ShownCatalog {
+            text,
+            value,
+            selection,
+        },
+        None => ShownCatalog {
+            text: std::fs::read_to_string(&path).map_err(CliError::meltano)?,
+            value: None,
+            selection: None,
+        },
+    }))
+}
+
+async fn prepare_catalog_file(
+    ctx: &Context,
+    stores: &SettingsStores<'_>,
+    entry: &PluginEntry,
+    settings: &[Resolved],
+    refresh: bool,
+    selection: bool,
+) -> CliResult<Option<(PathBuf, Option<Applied>)>> {
     let project = stores.project;
     let subject = Subject::Plugin {
         plugin_type: PluginType::Extractors,
@@ -96,28 +168,49 @@ pub async fn prepare_catalog(
             })
             .map_err(CliError::meltano)?;
         }
-        apply_rules(settings, &catalog_path, false)?;
+        let origin = if reuse {
+            Origin::File
+        } else {
+            Origin::Discovery
+        };
+        let applied = apply_rules(ctx, settings, &catalog_path, origin, selection)?;
         if let Some(key) = key {
             std::fs::write(&key_path, key).map_err(CliError::meltano)?;
         }
-        return Ok(Some(catalog_path));
+        return Ok(Some((catalog_path, Some(applied))));
     } else {
         return Ok(catalog_path
             .is_file()
             .then_some(catalog_path)
-            .filter(|_| has("catalog") || has("properties")));
+            .filter(|_| has("catalog") || has("properties"))
+            .map(|path| (path, None)));
     }
-    apply_rules(settings, &catalog_path, true)?;
-    Ok(Some(catalog_path))
+    let applied = apply_rules(ctx, settings, &catalog_path, Origin::Custom, selection)?;
+    Ok(Some((catalog_path, Some(applied))))
+}
+
+/// Where the catalog file came from, which decides the rules and how invalid JSON is reported.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Copied from the `catalog` extra: only `select_filter` applies.
+    Custom,
+    /// Written by discovery just now: invalid JSON is the tap's fault and the file goes.
+    Discovery,
+    /// A cached discovery.
+    File,
 }
 
 /// Applies select/metadata/schema rules (only `select_filter` for a custom catalog) and rewrites
-/// the file as Meltano writes it.
+/// the file as Meltano writes it. The catalog is parsed once, here, one stream at a time when
+/// its shape allows (memory stays near the size of its text), and its text (and with
+/// `selection`, the `select --list` view) is returned for the commands that show them.
 fn apply_rules(
+    ctx: &Context,
     settings: &[Resolved],
     catalog_path: &std::path::Path,
-    custom: bool,
-) -> CliResult<()> {
+    origin: Origin,
+    selection: bool,
+) -> CliResult<Applied> {
     let extra = |name: &str| {
         settings
             .iter()
@@ -140,17 +233,64 @@ fn apply_rules(
         metadata: &metadata,
         schema: &schema,
         select_filter: &select_filter,
-        custom_catalog: custom,
+        custom_catalog: origin == Origin::Custom,
     })
     .map_err(CliError::meltano)?;
-    let text = std::fs::read_to_string(catalog_path).map_err(CliError::meltano)?;
-    let mut catalog: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::Meltano(format!(
-            "Invalid catalog in {}: {e}",
-            catalog_path.display()
-        ))
-    })?;
-    rules.apply(&mut catalog).map_err(CliError::meltano)?;
-    std::fs::write(catalog_path, dumps_indent2(&catalog)).map_err(CliError::meltano)?;
-    Ok(())
+    let bytes = std::fs::read(catalog_path).map_err(CliError::meltano)?;
+    // The rewritten text is somewhat longer than the text read (rules add metadata): reserve
+    // it once, as pages untouched cost nothing while a reallocation copies.
+    let mut text = String::with_capacity(bytes.len() / 2 * 3 + 64);
+    let mut builder = selection.then(SelectionBuilder::default);
+    let streamed = rules.apply_streamed(&bytes, &mut text, &mut |index, stream| {
+        if let Some(builder) = builder.as_mut() {
+            builder.add_stream(index, stream);
+        }
+    });
+    if let Some(warnings) = streamed {
+        warn_all(ctx, &warnings);
+        drop(bytes);
+        write_catalog(catalog_path, &text)?;
+        return Ok(Applied {
+            text,
+            value: None,
+            selection: builder.map(SelectionBuilder::finish),
+        });
+    }
+    let mut catalog: Value = match serde_json::from_slice(&bytes) {
+        Ok(catalog) => catalog,
+        Err(e) if origin == Origin::Discovery => {
+            let _ = std::fs::remove_file(catalog_path);
+            return Err(CliError::meltano(DiscoveryError::Invalid(e.to_string())));
+        }
+        Err(e) => {
+            return Err(CliError::Meltano(format!(
+                "Invalid catalog in {}: {e}",
+                catalog_path.display()
+            )));
+        }
+    };
+    drop(bytes);
+    let warnings = rules.apply(&mut catalog).map_err(CliError::meltano)?;
+    warn_all(ctx, &warnings);
+    dumps_indent2_into(&mut text, &catalog);
+    write_catalog(catalog_path, &text)?;
+    Ok(Applied {
+        text,
+        value: Some(catalog),
+        selection: None,
+    })
+}
+
+/// Logs what the rules named but the catalog lacks (a stream or a property), as Meltano does.
+fn warn_all(ctx: &Context, warnings: &[meltano_core::catalog::CatalogWarning]) {
+    for warning in warnings {
+        ctx.printer.warn(&warning.to_string());
+    }
+}
+
+/// Replaces the catalog file by a new one: ext4 flushes a file truncated and rewritten
+/// (`auto_da_alloc`) when it is closed, which stalls on a busy disk.
+fn write_catalog(catalog_path: &std::path::Path, text: &str) -> CliResult<()> {
+    let _ = std::fs::remove_file(catalog_path);
+    std::fs::write(catalog_path, text).map_err(CliError::meltano)
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::CatalogError;
 use super::fnmatch::{Pattern, starts_with_glob};
-use super::path::property_breadcrumb_text;
+use super::path::{field, property_breadcrumb_text};
 use super::rules::{Matcher, MetadataRule, SchemaRule, join_breadcrumb, py_type, stream_hits};
 use super::visit::{Executor, Flow, node_at};
 
@@ -279,7 +279,7 @@ fn new_entry(breadcrumb: Value, depth: usize) -> Value {
 fn set_metadata(target: &mut Map<String, Value>, key: &str, value: &Value) {
     if key == "selected"
         && *value == Value::Bool(true)
-        && target.get("inclusion").and_then(Value::as_str) == Some("unsupported")
+        && field(target, "inclusion").and_then(Value::as_str) == Some("unsupported")
     {
         return;
     }
@@ -345,6 +345,11 @@ impl<'r> MetadataExec<'r> {
             }
         }
         Ok(())
+    }
+
+    /// Whether entries wait to be added to a stream whose walk has ended (by [`Self::finish`]).
+    pub(super) fn has_unplaced(&self) -> bool {
+        !self.late.is_empty() || self.ctx.as_ref().is_some_and(|c| !c.pending.is_empty())
     }
 
     /// Adds entries created after their stream's walk ended.
@@ -425,7 +430,7 @@ impl Executor for MetadataExec<'_> {
                 continue;
             }
             if !joined {
-                let breadcrumb = node.get("breadcrumb").ok_or(Flow::KeyError)?;
+                let breadcrumb = field(node, "breadcrumb").ok_or(Flow::KeyError)?;
                 join_breadcrumb(breadcrumb, &mut self.text)?;
                 joined = true;
             }

@@ -9,10 +9,10 @@ use std::fmt;
 use serde_json::{Map, Value, json};
 
 use super::CatalogError;
-use super::path::path_property;
+use super::path::{field, path_property};
 use super::rules::{join_breadcrumb, py_type, truthy};
 use super::select::SelectPattern;
-use super::visit::{Flow, ReadExecutor, walk_read};
+use super::visit::{Flow, ReadExecutor, walk_read, walk_read_stream};
 use crate::pyjson::dumps_indent2;
 
 /// The selection state of a node, named as Meltano prints it.
@@ -95,19 +95,19 @@ impl SelectionType {
 
     /// The state of one metadata entry (`{"breadcrumb": …, "metadata": {…}}`).
     pub fn of_entry(entry: &Map<String, Value>) -> Result<SelectionType, CatalogError> {
-        let Some(metadata) = entry.get("metadata") else {
+        let Some(metadata) = field(entry, "metadata") else {
             return Ok(SelectionType::Excluded);
         };
         let metadata = metadata
             .as_object()
             .ok_or(CatalogError::NoGet(py_type(metadata)))?;
-        match metadata.get("inclusion").and_then(Value::as_str) {
+        match field(metadata, "inclusion").and_then(Value::as_str) {
             Some("automatic") => return Ok(SelectionType::Automatic),
             Some("unsupported") => return Ok(SelectionType::Unsupported),
             _ => {}
         }
-        let selected = metadata.get("selected");
-        let by_default = || metadata.get("selected-by-default").is_some_and(truthy);
+        let selected = field(metadata, "selected");
+        let by_default = || field(metadata, "selected-by-default").is_some_and(truthy);
         if selected == Some(&Value::Bool(true))
             || (matches!(selected, None | Some(Value::Null)) && by_default())
         {
@@ -190,6 +190,35 @@ impl CatalogSelection {
     }
 }
 
+/// Builds a [`CatalogSelection`] one stream at a time (see [`CatalogRules::apply_streamed`]),
+/// exactly as [`CatalogSelection::of_catalog`] reads the whole catalog.
+///
+/// [`CatalogRules::apply_streamed`]: super::CatalogRules::apply_streamed
+#[derive(Default)]
+pub struct SelectionBuilder {
+    exec: ListExec,
+    error: Option<CatalogError>,
+}
+
+impl SelectionBuilder {
+    /// Reads the item `index` of the catalog's `streams` list (items in order).
+    pub fn add_stream(&mut self, index: usize, stream: &Value) {
+        if self.error.is_none()
+            && let Err(err) = walk_read_stream(stream, index, &mut self.exec)
+        {
+            self.error = Some(err);
+        }
+    }
+
+    /// The selection, or the first error the whole walk would have met.
+    pub fn finish(self) -> Result<CatalogSelection, CatalogError> {
+        match self.error {
+            Some(err) => Err(err),
+            None => Ok(self.exec.selection),
+        }
+    }
+}
+
 #[derive(Default)]
 struct ListExec {
     current: Option<String>,
@@ -210,7 +239,7 @@ impl ReadExecutor for ListExec {
     }
 
     fn metadata_node(&mut self, node: &Map<String, Value>) -> Result<(), Flow> {
-        let breadcrumb = node.get("breadcrumb").ok_or(Flow::KeyError)?;
+        let breadcrumb = field(node, "breadcrumb").ok_or(Flow::KeyError)?;
         let is_stream = match breadcrumb {
             Value::Array(a) => a.is_empty(),
             Value::String(s) => s.is_empty(),

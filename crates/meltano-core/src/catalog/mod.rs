@@ -23,13 +23,14 @@ mod pyre_tables;
 mod rules;
 mod select;
 mod sha1;
+mod stream;
 mod visit;
 
 pub use crate::pyjson::dumps_indent2;
 pub use cache_key::{CacheKeyInputs, catalog_cache_key};
 pub use list::{
-    CatalogSelection, ListColour, SelectionEntry, SelectionType, render_select_json,
-    render_select_text,
+    CatalogSelection, ListColour, SelectionBuilder, SelectionEntry, SelectionType,
+    render_select_json, render_select_text,
 };
 pub use path::path_property;
 pub use rules::{

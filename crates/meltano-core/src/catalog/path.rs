@@ -6,6 +6,8 @@
 //! key) a metadata entry. Property names with characters outside Python's `\w` (`my-field`,
 //! `a.b`, `a b`) are therefore never visited as properties.
 
+use serde_json::{Map, Value};
+
 use super::pyre_tables::{DIGIT, WORD};
 
 /// What the walker found at a path, as Meltano classifies it.
@@ -107,6 +109,26 @@ pub(super) fn classify(path: &str, has_breadcrumb: bool) -> Option<NodeKind> {
         kind = Some(NodeKind::Metadata);
     }
     kind
+}
+
+/// [`classify`] for the dict `map` at `path`; looks for a `breadcrumb` key only where it matters.
+pub(super) fn classify_map(path: &str, map: &Map<String, Value>) -> Option<NodeKind> {
+    if anchored_ends(path).any(|p| ends_with_indexed(p, "metadata"))
+        && field(map, "breadcrumb").is_some()
+    {
+        return Some(NodeKind::Metadata);
+    }
+    classify(path, false)
+}
+
+/// `map.get(key)`, by a linear scan for the small dicts a catalog is made of: cheaper there
+/// than hashing the key.
+pub(super) fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
 }
 
 /// The breadcrumb text of a property path: everything from the first `properties` in the path

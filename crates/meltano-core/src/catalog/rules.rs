@@ -228,8 +228,8 @@ pub(super) fn stream_hits<'m>(
 /// All rules for one catalog, compiled; build once per run, apply to the discovered catalog.
 #[derive(Clone, Debug, Default)]
 pub struct CatalogRules {
-    schema: Vec<(SchemaRule, Matcher)>,
-    metadata: Vec<(MetadataRule, Matcher)>,
+    pub(super) schema: Vec<(SchemaRule, Matcher)>,
+    pub(super) metadata: Vec<(MetadataRule, Matcher)>,
 }
 
 impl CatalogRules {
@@ -387,42 +387,74 @@ fn missing_warnings(
         }
         Some(other) => return Err(CatalogError::NotIterable(py_type(other))),
     }
+    missing_warnings_from(rules, |index| {
+        let id = literal_stream(&rules[index].0)?;
+        let stream = by_id.get(id)?;
+        Some(property_missing(&rules[index].0, stream))
+    })
+}
+
+/// The stream ID a rule names literally (warned about when missing), if any.
+pub(super) fn literal_stream(rule: &MetadataRule) -> Option<&str> {
+    match &rule.streams {
+        StreamPatterns::One(id) if !id.contains('*') => Some(id),
+        _ => None,
+    }
+}
+
+/// Whether the property a rule names is missing from `stream`'s schema (false when the rule
+/// names no property).
+pub(super) fn property_missing(
+    rule: &MetadataRule,
+    stream: &Map<String, Value>,
+) -> Result<bool, CatalogError> {
+    let path: Vec<&String> = rule
+        .breadcrumb
+        .iter()
+        .take_while(|seg| !seg.contains('*'))
+        .collect();
+    if path.len() <= 1 {
+        return Ok(false);
+    }
     let empty = Value::Object(Map::new());
+    let mut node = stream.get("schema").unwrap_or(&empty);
+    for seg in path {
+        node = match node {
+            Value::Object(map) => map.get(seg.as_str()).unwrap_or(&empty),
+            other => return Err(CatalogError::NoGet(py_type(other))),
+        };
+    }
+    Ok(!truthy(node))
+}
+
+/// The warnings of `rules`, given for each literal stream ID whether the property each rule names
+/// is missing (`lookup(rule index)`: None when no stream has the ID).
+pub(super) fn missing_warnings_from(
+    rules: &[(MetadataRule, Matcher)],
+    mut lookup: impl FnMut(usize) -> Option<Result<bool, CatalogError>>,
+) -> Result<Vec<CatalogWarning>, CatalogError> {
     let mut seen = HashSet::new();
     let mut warnings = Vec::new();
-    for (rule, _) in rules {
-        let StreamPatterns::One(id) = &rule.streams else {
+    for (index, (rule, _)) in rules.iter().enumerate() {
+        let Some(id) = literal_stream(rule) else {
             continue;
         };
-        if id.contains('*') {
-            continue;
-        }
-        let Some(stream) = by_id.get(id.as_str()) else {
-            if seen.insert((id.clone(), None)) {
-                warnings.push(CatalogWarning::StreamNotFound { stream: id.clone() });
+        match lookup(index) {
+            None => {
+                if seen.insert((id.to_owned(), None)) {
+                    warnings.push(CatalogWarning::StreamNotFound {
+                        stream: id.to_owned(),
+                    });
+                }
             }
-            continue;
-        };
-        let path: Vec<&String> = rule
-            .breadcrumb
-            .iter()
-            .take_while(|seg| !seg.contains('*'))
-            .collect();
-        if path.len() <= 1 {
-            continue;
-        }
-        let mut node = stream.get("schema").unwrap_or(&empty);
-        for seg in path {
-            node = match node {
-                Value::Object(map) => map.get(seg.as_str()).unwrap_or(&empty),
-                other => return Err(CatalogError::NoGet(py_type(other))),
-            };
-        }
-        if !truthy(node) && seen.insert((id.clone(), Some(rule.breadcrumb.clone()))) {
-            warnings.push(CatalogWarning::PropertyNotFound {
-                stream: id.clone(),
-                property: rule.breadcrumb[1..].join("."),
-            });
+            Some(missing) => {
+                if missing? && seen.insert((id.to_owned(), Some(rule.breadcrumb.clone()))) {
+                    warnings.push(CatalogWarning::PropertyNotFound {
+                        stream: id.to_owned(),
+                        property: rule.breadcrumb[1..].join("."),
+                    });
+                }
+            }
         }
     }
     Ok(warnings)

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::CatalogError;
-use super::path::{NodeKind, classify};
+use super::path::{NodeKind, classify_map};
 
 /// Deeper than this Meltano's recursive walk would hit Python's recursion limit.
 const MAX_DEPTH: usize = 300;
@@ -84,6 +84,22 @@ pub(super) fn walk<E: Executor>(root: &mut Value, exec: &mut E) -> Result<(), Ca
     walk.value(root, None)
 }
 
+/// Walks the item `index` of the root's `streams` list, as [`walk`] reaches it in a catalog
+/// whose only key is `streams`.
+pub(super) fn walk_stream<E: Executor>(
+    stream: &mut Value,
+    index: usize,
+    exec: &mut E,
+) -> Result<(), CatalogError> {
+    let mut walk = Walk {
+        exec,
+        path: String::from(".streams"),
+        loc: vec![0, index],
+    };
+    push_index(&mut walk.path, index);
+    walk.value(stream, None)
+}
+
 impl<E: Executor> Walk<'_, E> {
     /// `metadata_of` is the stream whose `metadata` list `value` is, if it is one.
     fn value(&mut self, value: &mut Value, metadata_of: Option<u64>) -> Result<(), CatalogError> {
@@ -98,7 +114,7 @@ impl<E: Executor> Walk<'_, E> {
     }
 
     fn dict(&mut self, map: &mut Map<String, Value>) -> Result<(), CatalogError> {
-        let kind = classify(&self.path, map.contains_key("breadcrumb"));
+        let kind = classify_map(&self.path, map);
         let outcome = match kind {
             Some(NodeKind::Stream) => self.exec.stream_node(map, &self.loc),
             Some(NodeKind::Property) => self.exec.property_node(map, &self.path),
@@ -194,53 +210,66 @@ pub(super) trait ReadExecutor {
 /// Walks `root` without changing it, in the same order and with the same node kinds as
 /// [`walk`].
 pub(super) fn walk_read<E: ReadExecutor>(root: &Value, exec: &mut E) -> Result<(), CatalogError> {
-    fn value<E: ReadExecutor>(
-        v: &Value,
-        path: &mut String,
-        depth: usize,
-        exec: &mut E,
-    ) -> Result<(), CatalogError> {
-        if depth > MAX_DEPTH {
-            return Err(CatalogError::TooDeep);
-        }
-        match v {
-            Value::Object(map) => {
-                let kind = classify(path, map.contains_key("breadcrumb"));
-                let outcome = match kind {
-                    Some(NodeKind::Stream) => exec.stream_node(map),
-                    Some(NodeKind::Metadata) => exec.metadata_node(map),
-                    _ => Ok(()),
-                };
-                if let Err(Flow::Fail(err)) = outcome {
-                    return Err(err);
-                }
-                for (key, child) in map {
-                    if kind == Some(NodeKind::Property) && (key == "anyOf" || key == "type")
-                        || !is_container(child)
-                    {
-                        continue;
-                    }
-                    let len = path.len();
-                    path.push('.');
-                    path.push_str(key);
-                    let result = value(child, path, depth + 1, exec);
-                    path.truncate(len);
-                    result?;
-                }
-                Ok(())
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate().filter(|(_, v)| is_container(v)) {
-                    let len = path.len();
-                    push_index(path, i);
-                    let result = value(item, path, depth + 1, exec);
-                    path.truncate(len);
-                    result?;
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+    read_value(root, &mut String::new(), 0, exec)
+}
+
+/// [`walk_read`] of the item `index` of the root's `streams` list, as reached in a catalog whose
+/// only key is `streams`.
+pub(super) fn walk_read_stream<E: ReadExecutor>(
+    stream: &Value,
+    index: usize,
+    exec: &mut E,
+) -> Result<(), CatalogError> {
+    let mut path = String::from(".streams");
+    push_index(&mut path, index);
+    read_value(stream, &mut path, 2, exec)
+}
+
+fn read_value<E: ReadExecutor>(
+    v: &Value,
+    path: &mut String,
+    depth: usize,
+    exec: &mut E,
+) -> Result<(), CatalogError> {
+    if depth > MAX_DEPTH {
+        return Err(CatalogError::TooDeep);
     }
-    value(root, &mut String::new(), 0, exec)
+    match v {
+        Value::Object(map) => {
+            let kind = classify_map(path, map);
+            let outcome = match kind {
+                Some(NodeKind::Stream) => exec.stream_node(map),
+                Some(NodeKind::Metadata) => exec.metadata_node(map),
+                _ => Ok(()),
+            };
+            if let Err(Flow::Fail(err)) = outcome {
+                return Err(err);
+            }
+            for (key, child) in map {
+                if kind == Some(NodeKind::Property) && (key == "anyOf" || key == "type")
+                    || !is_container(child)
+                {
+                    continue;
+                }
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                let result = read_value(child, path, depth + 1, exec);
+                path.truncate(len);
+                result?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate().filter(|(_, v)| is_container(v)) {
+                let len = path.len();
+                push_index(path, i);
+                let result = read_value(item, path, depth + 1, exec);
+                path.truncate(len);
+                result?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }

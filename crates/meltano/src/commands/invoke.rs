@@ -132,7 +132,7 @@ async fn invoke(
             )
             .await?;
             let settings = stores.resolve(subject).await?;
-            let path = crate::catalog::prepare_catalog(ctx, stores, entry, &settings, args.refresh_catalog)
+            let shown = crate::catalog::prepare_shown_catalog(ctx, stores, entry, &settings, args.refresh_catalog, false)
                 .await?
                 .ok_or_else(|| {
                     CliError::Meltano(format!(
@@ -140,8 +140,10 @@ async fn invoke(
                         entry.name
                     ))
                 })?;
-            let text = std::fs::read_to_string(&path).map_err(CliError::meltano)?;
-            ctx.printer.out(text.trim_end());
+            ctx.printer.out(shown.text.trim_end());
+            // The process ends right after this: freeing the catalog's many small allocations
+            // would only delay that.
+            std::mem::forget(shown.value);
             return Ok(ExitCode::SUCCESS);
         }
         None => {}

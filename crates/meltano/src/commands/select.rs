@@ -73,12 +73,13 @@ pub fn run(ctx: &Context, args: SelectArgs) -> CliResult<ExitCode> {
                 AutoInstall::from_args(&args.install),
             )
             .await?;
-            let path = crate::catalog::prepare_catalog(
+            let shown = crate::catalog::prepare_shown_catalog(
                 ctx,
                 &stores,
                 entry,
                 &settings,
                 args.refresh_catalog,
+                true,
             )
             .await
             .map_err(|e| CliError::Meltano(format!("Cannot list the selected properties: {e}")))?
@@ -87,9 +88,21 @@ pub fn run(ctx: &Context, args: SelectArgs) -> CliResult<ExitCode> {
                     "Cannot list the selected properties: the extractor has no catalog".into(),
                 )
             })?;
-            let text = std::fs::read_to_string(&path).map_err(CliError::meltano)?;
-            let catalog: Value = serde_json::from_str(&text).map_err(CliError::meltano)?;
-            let selection = CatalogSelection::of_catalog(&catalog).map_err(CliError::meltano)?;
+            let selection = match shown.selection {
+                Some(selection) => selection,
+                None => {
+                    let catalog: Value = match shown.value {
+                        Some(value) => value,
+                        None => serde_json::from_str(&shown.text).map_err(CliError::meltano)?,
+                    };
+                    let selection = CatalogSelection::of_catalog(&catalog);
+                    // The process ends right after printing: freeing the catalog's many small
+                    // allocations would only delay that.
+                    std::mem::forget(catalog);
+                    selection
+                }
+            }
+            .map_err(CliError::meltano)?;
             let entries = selection.entries(args.all);
             if args.json {
                 ctx.printer

@@ -244,3 +244,21 @@ fn select_edits_keep_the_comments_and_quoting_of_other_patterns() {
         "removing the added pattern restores the file"
     );
 }
+
+#[test]
+fn rules_naming_what_the_catalog_lacks_are_reported() {
+    let t = project();
+    stdout(&t.run(&["select", "tap-shop", "nostream"]));
+    stdout(&t.run(&["select", "tap-shop", "users", "nickname"]));
+    let out = t.run(&["select", "tap-shop", "--list", "--no-install"]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("[warning  ] meltano      Stream `nostream` was not found in the catalog"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Property `nickname` was not found in the schema of stream `users`"),
+        "{log}"
+    );
+}
