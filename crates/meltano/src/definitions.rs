@@ -36,6 +36,12 @@ pub fn base_definition(
     if let Ok(definition) = read_lock(&path) {
         return Some(definition);
     }
+    // Without `variant:`, auto-lock wrote the default variant's file: `<name>--<variant>.lock`.
+    if variant.is_none()
+        && let Some(definition) = only_variant_lock(&path, name)
+    {
+        return Some(definition);
+    }
     if remembered_failure(&path, false) {
         return None;
     }
@@ -60,6 +66,25 @@ pub fn base_definition(
         remembered_failure(&path, true);
     }
     resolved.map(|r| r.definition)
+}
+
+/// The definition in the one `<name>--<variant>.lock` beside `path`, if there is exactly one.
+fn only_variant_lock(path: &std::path::Path, name: &str) -> Option<PluginDefinition> {
+    let prefix = format!("{name}--");
+    let mut found = std::fs::read_dir(path.parent()?)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".lock"))
+        });
+    let only = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    read_lock(&only).ok()
 }
 
 /// Whether auto-locking `path` already failed in this process; `record` remembers a failure.

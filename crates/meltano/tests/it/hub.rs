@@ -245,6 +245,30 @@ fn a_missing_lock_file_is_fetched_from_the_hub_on_first_use() {
 }
 
 #[test]
+fn a_plugin_without_variant_reads_the_lock_of_its_default_variant() {
+    let (root, log) = serve_hub();
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        &format!("hub_api_root: {root}\nplugins:\n  extractors:\n  - name: tap-demo\n"),
+    );
+    let out = t.run(&["config", "list", "tap-demo", "--all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TAP_DEMO_API_KEY"), "{stdout}");
+    let requests = log.lock().unwrap().len();
+    assert!(requests > 0);
+    assert_eq!(
+        t.run(&["config", "list", "tap-demo"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        log.lock().unwrap().len(),
+        requests,
+        "locked: no new Hub request"
+    );
+}
+
+#[test]
 fn a_configured_hub_is_not_shadowed_by_the_built_in_index() {
     let (root, _) = serve_hub();
     let t = project(&root);
