@@ -198,24 +198,18 @@ impl SystemDb {
         rows.iter().map(run_row).collect()
     }
 
-    /// The newest `limit` runs that ran (`SUCCESS`, `FAIL` or `RUNNING`), and how many there are.
-    pub async fn recent_runs(&self, limit: i64) -> Result<(Vec<RunRow>, i64), DbError> {
-        let filter = "state IN ('SUCCESS', 'FAIL', 'RUNNING')";
+    /// The newest `limit` runs that ran (`SUCCESS`, `FAIL` or `RUNNING`).
+    pub async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRow>, DbError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM runs WHERE {filter} ORDER BY started_at DESC, id DESC LIMIT $1"
+            "SELECT {COLUMNS} FROM runs WHERE state IN ('SUCCESS', 'FAIL', 'RUNNING') \
+             ORDER BY started_at DESC, id DESC LIMIT $1"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(limit)
             .fetch_all(&self.pool)
             .await
             .map_err(DbError::query("list runs"))?;
-        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM runs WHERE {filter}"
-        )))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(DbError::query("count runs"))?;
-        Ok((rows.iter().map(run_row).collect::<Result<_, _>>()?, total))
+        rows.iter().map(run_row).collect()
     }
 
     /// The newest run with this run ID (32 hex digits or a dashed UUID), if any.

@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, command: LogsCommand) -> CliResult<ExitCode> {
             let db = ctx.database(&project, db.database_uri.as_deref()).await?;
             let listed = db.recent_runs(limit.max(0)).await;
             db.close().await;
-            let (runs, _total) = listed.map_err(CliError::meltano)?;
+            let runs = listed.map_err(CliError::meltano)?;
             match format {
                 OutputFormat::Json => {
                     let items: Vec<_> = runs.iter().map(list_item).collect();

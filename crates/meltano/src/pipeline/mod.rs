@@ -310,15 +310,10 @@ async fn execute(
     }
     if let Some(BlockFailure::Failed(message)) = &failure {
         ctx.printer.error(message);
-        let roles = std::iter::once(("Extractor", PluginType::Extractors))
-            .chain(
-                block
-                    .mappings
-                    .iter()
-                    .map(|_| ("Mapper", PluginType::Mappers)),
-            )
-            .chain(std::iter::once(("Loader", PluginType::Loaders)));
-        for (index, (role, _)) in roles.enumerate() {
+        let roles = std::iter::once("Extractor")
+            .chain(block.mappings.iter().map(|_| "Mapper"))
+            .chain(std::iter::once("Loader"));
+        for (index, role) in roles.enumerate() {
             let code = outcome.exit_codes.get(index).copied().unwrap_or(0);
             if code != 0 {
                 ctx.printer.error(&describe_exit(
