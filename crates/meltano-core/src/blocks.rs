@@ -48,7 +48,7 @@ pub enum BlockError {
     NotFound(String),
     #[error("Ambiguous reference to '{0}' which matches a job name AND a plugin name.")]
     Ambiguous(String),
-    #[error("Block violates set requirements: {0}")]
+    #[error("block violates set requirements: {0}")]
     Set(String),
 }
 
@@ -262,23 +262,23 @@ mod tests {
         };
         assert_eq!(
             err("tap-a"),
-            "Block violates set requirements: Loader missing in block set!"
+            "block violates set requirements: Loader missing in block set!"
         );
         assert_eq!(
             err("target-a tap-a"),
-            "Block violates set requirements: Unknown command type or bad block sequence at index 1, starting block 'target-a'"
+            "block violates set requirements: Unknown command type or bad block sequence at index 1, starting block 'target-a'"
         );
         assert_eq!(
             err("tap-a dbt target-a"),
-            "Block violates set requirements: Unknown command type or bad block sequence at index 2, starting block 'dbt'"
+            "block violates set requirements: Unknown command type or bad block sequence at index 2, starting block 'dbt'"
         );
         assert_eq!(
             err("tap-a hide dbt"),
-            "Block violates set requirements: Expected mappers or loaders."
+            "block violates set requirements: Expected mappers or loaders."
         );
         assert_eq!(
             err("tap-a map target-a"),
-            "Block violates set requirements: Expected unique mappings name not the mapper plugin name: map."
+            "block violates set requirements: Expected unique mappings name not the mapper plugin name: map."
         );
         assert_eq!(err("tap-a nope"), "Block nope not found");
         assert_eq!(err("dbt:run:x"), "Block dbt:run:x not found");

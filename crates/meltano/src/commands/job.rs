@@ -239,16 +239,8 @@ fn validate(ctx: &Context, project: &Project, name: &str, tasks: &[Value]) -> Re
         let blocks = expand_jobs(&tokens, &jobs, |n| referent(project, n).is_some())
             .and_then(|tokens| parse_blocks(&tokens, |n| referent(project, n)));
         if let Err(error) = blocks {
-            let reason = match error {
-                BlockError::Set(reason) => {
-                    if reason.starts_with("Expected unique mappings name") {
-                        ctx.printer.warn("Found unexpected mapper plugin name.");
-                    }
-                    format!("block violates set requirements: {reason}")
-                }
-                other => other.to_string(),
-            };
-            return Err(format!("Job '{name}' has invalid tasks. {reason}"));
+            warn_mapper_plugin_name(ctx, &error);
+            return Err(format!("Job '{name}' has invalid tasks. {error}"));
         }
     }
     Ok(())
@@ -266,5 +258,14 @@ fn task_tokens(task: &Value) -> Vec<String> {
             .flat_map(split)
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// Meltano's warning before the error for a mapper named by its plugin name, not a mapping.
+pub(crate) fn warn_mapper_plugin_name(ctx: &Context, error: &BlockError) {
+    if let BlockError::Set(reason) = error
+        && reason.starts_with("Expected unique mappings name")
+    {
+        ctx.printer.warn("Found unexpected mapper plugin name.");
     }
 }

@@ -40,10 +40,12 @@ pub fn run(ctx: &Context, args: RunArgs) -> CliResult<ExitCode> {
         ctx.printer.set_level(meltano_cli::LogLevel::Debug);
     }
 
-    let blocks = parse(&project, &args.blocks).map_err(|e| match e {
-        BlockError::NotFound(_) | BlockError::Ambiguous(_) => CliError::Click(e.to_string()),
-        BlockError::Set(_) => CliError::Meltano(e.to_string()),
-    })?;
+    let blocks = parse(&project, &args.blocks)
+        .inspect_err(|e| super::job::warn_mapper_plugin_name(ctx, e))
+        .map_err(|e| match e {
+            BlockError::NotFound(_) | BlockError::Ambiguous(_) => CliError::Click(e.to_string()),
+            BlockError::Set(_) => CliError::Meltano(e.to_string()),
+        })?;
     if blocks.is_empty() {
         ctx.printer.info("No valid blocks found.");
         return Ok(ExitCode::SUCCESS);
