@@ -9,6 +9,7 @@ pub mod env_vars;
 pub mod pickle;
 pub mod plugin_type;
 pub mod pyjson;
+pub mod python;
 pub mod schedule;
 pub mod scheduler;
 pub mod settings;

@@ -142,30 +142,7 @@ pub fn deep_merge(base: &mut Value, overlay: &Value) {
     }
 }
 
-/// Python's truth value of a JSON value: empty containers, `""`, `0`, `false` and `null` are false.
-pub fn is_truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(map) => !map.is_empty(),
-    }
-}
-
-/// Python's name for the type of a decoded JSON value (`dict`, `list`, `str`, ...).
-pub fn python_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
+pub use crate::python::{is_truthy, type_name as python_type_name};
 
 /// Why a payload was refused, in Meltano's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

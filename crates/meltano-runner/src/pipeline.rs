@@ -207,22 +207,16 @@ pub fn start(
         let sink = Arc::clone(&sink);
         let tx = internal_tx.clone();
         thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match reader.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                            line.pop();
-                        }
-                        if !line.is_empty() {
-                            sink(PipelineEvent::Stdout(line.clone()));
-                        }
-                    }
+            for_each_line(stdout, |line| {
+                let end = line
+                    .iter()
+                    .rposition(|b| *b != b'\n' && *b != b'\r')
+                    .map_or(0, |i| i + 1);
+                let line = &line[..end];
+                if !line.is_empty() {
+                    sink(PipelineEvent::Stdout(line.to_vec()));
                 }
-            }
+            });
             let _ = tx.send(Internal::LoaderStdoutDone);
         });
     }
@@ -236,21 +230,13 @@ pub fn start(
             let done = stderr_done_tx.clone();
             stderr_readers += 1;
             thread::spawn(move || {
-                let mut reader = BufReader::new(stderr);
-                let mut line = Vec::new();
-                loop {
-                    line.clear();
-                    match reader.read_until(b'\n', &mut line) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            let text = String::from_utf8_lossy(&line);
-                            sink(PipelineEvent::Stderr {
-                                stage: index,
-                                line: text.trim_end_matches(['\n', '\r']).to_string(),
-                            });
-                        }
-                    }
-                }
+                for_each_line(stderr, |line| {
+                    let text = String::from_utf8_lossy(line);
+                    sink(PipelineEvent::Stderr {
+                        stage: index,
+                        line: text.trim_end_matches(['\n', '\r']).to_string(),
+                    });
+                });
                 let _ = done.send(());
             });
         }
@@ -350,6 +336,19 @@ fn supervise(
             .collect(),
         records,
         intermediate_failed,
+    }
+}
+
+/// Calls `f` with each line `reader` gives (its newline included), until the end or an error.
+fn for_each_line(reader: impl std::io::Read, mut f: impl FnMut(&[u8])) {
+    let mut reader = BufReader::new(reader);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => f(&line),
+        }
     }
 }
 

@@ -299,30 +299,7 @@ impl CatalogRules {
     }
 }
 
-/// Python's truthiness of a JSON value.
-pub(super) fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// Python's name for the type of a JSON value, for error messages.
-pub(super) fn py_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
+pub(super) use crate::python::{is_truthy as truthy, type_name as py_type};
 
 /// `".".join(breadcrumb)` as Python evaluates it, into `out` (cleared first): a list of
 /// strings, a string's characters, or a dict's keys.

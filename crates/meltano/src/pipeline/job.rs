@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDateTime, Utc};
 use meltano_core::env_vars;
-use meltano_db::{RunState, SystemDb};
+use meltano_db::{RunState, SystemDb, format_timestamp};
 use uuid::Uuid;
 
 use crate::context::Context;
@@ -24,11 +24,6 @@ pub struct Job {
 
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
-}
-
-/// A timestamp as Python prints a naive datetime.
-pub fn python_time(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
 /// Marks dead the runs of `state_id` (or of every state ID) that stopped sending heartbeats.
@@ -53,7 +48,7 @@ pub async fn fail_stale_runs(
         db.finish_run(run.id, RunState::Dead, Some(reason), now)
             .await
             .map_err(CliError::meltano)?;
-        let started = run.started_at.map(python_time).unwrap_or_default();
+        let started = run.started_at.map(format_timestamp).unwrap_or_default();
         ctx.printer.info(&format!(
             "Marked stale run that started at {started} as failed: {reason}"
         ));
@@ -97,11 +92,14 @@ pub async fn start(
 
 /// The refusal `meltano run` gives when the state ID is taken.
 pub fn run_already_running(existing: &meltano_db::RunRow) -> String {
-    let started = existing.started_at.map(python_time).unwrap_or_default();
+    let started = existing
+        .started_at
+        .map(format_timestamp)
+        .unwrap_or_default();
     let until = existing
         .last_heartbeat_at
         .or(existing.started_at)
-        .map(|t| python_time(t + chrono::Duration::minutes(HEARTBEAT_STALE_MINUTES)))
+        .map(|t| format_timestamp(t + chrono::Duration::minutes(HEARTBEAT_STALE_MINUTES)))
         .unwrap_or_default();
     format!(
         "Another '{}' pipeline is already running which started at {started}. Wait until {until} \
@@ -113,7 +111,10 @@ pub fn run_already_running(existing: &meltano_db::RunRow) -> String {
 
 /// The refusal `meltano el` gives when the state ID is taken.
 pub fn el_already_running(existing: &meltano_db::RunRow) -> String {
-    let started = existing.started_at.map(python_time).unwrap_or_default();
+    let started = existing
+        .started_at
+        .map(format_timestamp)
+        .unwrap_or_default();
     format!(
         "Another '{}' pipeline is already running which started at {started}. To ignore this \
          check use the '--force' option.",

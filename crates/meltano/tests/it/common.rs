@@ -31,7 +31,13 @@ impl TestDir {
 
     /// `meltano` with the given arguments, run in this directory.
     pub fn meltano(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("meltano").expect("binary built");
+        Command::from_std(self.meltano_std(args))
+    }
+
+    /// The same as a plain `std::process::Command`, for tests that start `meltano` in the
+    /// background and signal it.
+    pub fn meltano_std(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("meltano"));
         for (key, _) in std::env::vars() {
             if key.starts_with("MELTANO_") || key == "NO_COLOR" || key == "FORCE_COLOR" {
                 cmd.env_remove(key);
@@ -119,6 +125,15 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy");
         }
     }
+}
+
+/// Sends signal `name` (`TERM`, `KILL`) to a background process.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
 }
 
 /// Exit code, stdout and stderr as one text.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::any::AnyPoolOptions;
 
-use crate::common::TestDir;
+use crate::common::{TestDir, signal};
 use crate::snapshot;
 
 /// A copy of the pipeline fixture project.
@@ -341,17 +341,9 @@ fn slow_run(t: &TestDir, extra: &[&str]) -> Child {
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
     args.extend(["tap-rows", "target-file"]);
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("meltano"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MELTANO_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(t.path())
-        .env("HOME", t.path())
+    t.meltano_std(&args)
         .env("TAP_ROWS_ROWS", "1000")
         .env("TAP_SLEEP", "0.05")
-        .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -365,14 +357,6 @@ fn wait_for_bookmark(t: &TestDir, n: i64) {
         assert!(Instant::now() < deadline, "no state confirmed in time");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[test]

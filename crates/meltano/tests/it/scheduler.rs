@@ -4,7 +4,7 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::TestDir;
+use crate::common::{TestDir, signal};
 use crate::snapshot;
 
 const SCHEDULES: &str = "schedules:
@@ -32,18 +32,10 @@ fn project() -> TestDir {
 
 /// Starts the scheduler with its clock set two seconds before a minute boundary.
 fn start(t: &TestDir, extra_env: &[(&str, &str)]) -> Child {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("meltano"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MELTANO_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(t.path())
-        .env("HOME", t.path())
-        .env("TZ", "UTC")
+    let mut cmd = t.meltano_std(&["schedule", "start"]);
+    cmd.env("TZ", "UTC")
         .env("MELTANO_SCHEDULER_CLOCK_START", "2026-01-01T00:00:58Z")
         .envs(extra_env.iter().copied())
-        .args(["schedule", "start"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.spawn().unwrap()
@@ -80,14 +72,6 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn terminate(child: &Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn due_schedules_run_at_their_time() {
     let t = project();
@@ -95,7 +79,7 @@ fn due_schedules_run_at_their_time() {
     wait_until("the minutely job to succeed", || {
         runs_with_state(&t, "SUCCESS") >= 1
     });
-    terminate(&child);
+    signal(&child, "TERM");
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{log}");
@@ -145,7 +129,7 @@ fn sigterm_lets_the_running_pipeline_finish() {
     // Slow enough to still be running when the scheduler is told to stop.
     let child = start(&t, &[("TAP_ROWS_ROWS", "30"), ("TAP_SLEEP", "0.1")]);
     wait_until("the job to start", || runs_with_state(&t, "RUNNING") >= 1);
-    terminate(&child);
+    signal(&child, "TERM");
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{log}");
