@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod env_bool;
+pub use env_bool::EnvBool;
+
 /// Help layout close to the one click prints for Meltano.
 const HELP_TEMPLATE: &str = "Usage: {usage}\n\n{about-with-newline}\n{all-args}";
 
@@ -1567,13 +1570,19 @@ pub struct RunArgs {
     pub dry_run: bool,
 
     /// Perform a full refresh (ignore state left behind by any previous runs). Applies to all pipelines.
-    #[arg(long, env = "MELTANO_RUN_FULL_REFRESH", help_heading = "Run options")]
+    #[arg(
+        long,
+        env = "MELTANO_RUN_FULL_REFRESH",
+        value_parser = EnvBool,
+        help_heading = "Run options"
+    )]
     pub full_refresh: bool,
 
     /// Invalidates catalog cache and forces running discovery before this run.
     #[arg(
         long,
         env = "MELTANO_RUN_REFRESH_CATALOG",
+        value_parser = EnvBool,
         help_heading = "Run options"
     )]
     pub refresh_catalog: bool,
@@ -1601,6 +1610,7 @@ pub struct RunArgs {
     #[arg(
         long,
         env = "MELTANO_RUN_NO_STATE_UPDATE",
+        value_parser = EnvBool,
         help_heading = "State options"
     )]
     pub no_state_update: bool,
@@ -1610,6 +1620,7 @@ pub struct RunArgs {
         short = 'f',
         long,
         env = "MELTANO_RUN_FORCE",
+        value_parser = EnvBool,
         help_heading = "State options"
     )]
     pub force: bool,
@@ -1670,7 +1681,7 @@ pub struct ElArgs {
     pub dry: bool,
 
     /// Perform a full refresh (ignore state left behind by any previous runs).
-    #[arg(long, env = "MELTANO_RUN_FULL_REFRESH")]
+    #[arg(long, env = "MELTANO_RUN_FULL_REFRESH", value_parser = EnvBool)]
     pub full_refresh: bool,
 
     /// Invalidates catalog cache and forces running discovery before this run.
