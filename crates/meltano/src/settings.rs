@@ -6,6 +6,7 @@
 //! `plugin_settings` table.
 
 use indexmap::IndexMap;
+use meltano_core::settings::date::processed;
 use meltano_core::settings::env_names::{
     plugin_info_vars, project_env_var, read_names, stringify_for_env, write_names,
 };
@@ -400,9 +401,7 @@ impl SettingsStores<'_> {
             vars.insert(k.clone(), v.clone());
         }
         if let Some(environment) = self.environment {
-            for (k, v) in &environment.env {
-                vars.insert(k.clone(), v.clone());
-            }
+            extend_expanded(&mut vars, &environment.env);
         }
         if let Subject::Plugin { plugin_type, entry } = subject {
             let singular = plugin_type.singular().to_uppercase();
@@ -414,16 +413,18 @@ impl SettingsStores<'_> {
                 format!("MELTANO_{singular}_VARIANT"),
                 entry.variant.clone().unwrap_or_else(|| "default".into()),
             );
-            for (k, v) in &entry.env {
-                vars.insert(k.clone(), v.clone());
+            // The active environment's `env:` (already in `vars`) stays in force over the plugin's.
+            let environment_env = self.environment.map(|e| &e.env);
+            for (key, value) in expanded(&pairs(&vars), &entry.env) {
+                if !environment_env.is_some_and(|env| env.contains_key(&key)) {
+                    vars.insert(key, value);
+                }
             }
             if let Some(override_entry) = self
                 .environment
                 .and_then(|e| e.plugin(*plugin_type, &entry.name))
             {
-                for (k, v) in &override_entry.env {
-                    vars.insert(k.clone(), v.clone());
-                }
+                extend_expanded(&mut vars, &override_entry.env);
             }
         }
         vars
@@ -432,6 +433,7 @@ impl SettingsStores<'_> {
 
 /// The config object a plugin receives: every set, non-extra setting, nested at its dots.
 pub fn plugin_config(settings: &[Resolved]) -> Value {
+    let now = chrono::Utc::now().naive_utc();
     let pairs = settings
         .iter()
         .filter(|r| !r.spec.is_extra())
@@ -439,7 +441,7 @@ pub fn plugin_config(settings: &[Resolved]) -> Value {
             r.value
                 .clone()
                 .filter(|v| !v.is_null())
-                .map(|v| (r.spec.name.clone(), v))
+                .map(|v| (r.spec.name.clone(), processed(&r.spec, v, now)))
         });
     Value::Object(nest(pairs))
 }
@@ -474,7 +476,8 @@ impl SettingsStores<'_> {
                 format!("Meltano/{}", meltano_core::MELTANO_VERSION),
             ),
         ];
-        extend_expanded(&mut env, &project.manifest().manifest.env);
+        let project_env = expanded(&env, &project.manifest().manifest.env);
+        env.extend(project_env);
         env.extend(project.dotenv().iter().map(|(k, v)| (k.clone(), v.clone())));
         for resolved in self.resolve(Subject::Project).await? {
             if let Some(text) = resolved
@@ -504,12 +507,21 @@ impl SettingsStores<'_> {
                 env.push((name, text.clone()));
             }
         }
-        extend_expanded(&mut env, &entry.env);
-        if let Some(environment) = self.environment {
-            extend_expanded(&mut env, &environment.env);
-            if let Some(override_entry) = environment.plugin(*plugin_type, &entry.name) {
-                extend_expanded(&mut env, &override_entry.env);
-            }
+        // A plugin's `env:` may name variables that only the active environment's `env:` defines;
+        // the environment's own values still come later and win.
+        let environment_env = self
+            .environment
+            .map(|environment| expanded(&env, &environment.env))
+            .unwrap_or_default();
+        let plugin_env = expanded(&[env.as_slice(), &environment_env].concat(), &entry.env);
+        env.extend(plugin_env);
+        env.extend(environment_env);
+        if let Some(override_entry) = self
+            .environment
+            .and_then(|environment| environment.plugin(*plugin_type, &entry.name))
+        {
+            let override_env = expanded(&env, &override_entry.env);
+            env.extend(override_env);
         }
         if std::env::var_os("PYTHONWARNINGS").is_none() {
             env.push(("PYTHONWARNINGS".to_string(), "once".to_string()));
@@ -518,26 +530,37 @@ impl SettingsStores<'_> {
     }
 }
 
-/// Appends an `env:` map, each value `$VAR`-expanded against what `env` holds so far and then
-/// the process environment (Meltano 4.4.1 expands plugin `env:` only against the active
-/// environment's `env:`; see docs/compatibility.md).
-fn extend_expanded(env: &mut Vec<(String, String)>, vars: &IndexMap<String, String>) {
+/// Adds an `env:` map to `vars`, each value expanded against what `vars` holds so far.
+fn extend_expanded(vars: &mut IndexMap<String, String>, env: &IndexMap<String, String>) {
+    let values = expanded(&pairs(vars), env);
+    vars.extend(values);
+}
+
+fn pairs(vars: &IndexMap<String, String>) -> Vec<(String, String)> {
+    vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// An `env:` map with each value `$VAR`-expanded against `base` (later entries winning), the
+/// map's earlier entries, then the process environment (Meltano 4.4.1 expands plugin `env:` only
+/// against the active environment's `env:`; see docs/compatibility.md).
+fn expanded(base: &[(String, String)], vars: &IndexMap<String, String>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(vars.len());
     for (key, raw) in vars {
-        let value = {
-            let lookup = |name: &str| {
-                env.iter()
-                    .rev()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-                    .or_else(|| std::env::var(name).ok())
-            };
-            expand_str(raw, &lookup, false)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
+        let lookup = |name: &str| {
+            base.iter()
+                .chain(out.iter())
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(name).ok())
         };
-        env.push((key.clone(), value));
+        let value = expand_str(raw, &lookup, false)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        out.push((key.clone(), value));
     }
+    out
 }
 
 /// The executable of a plugin (its own, an ancestor's, else its name) and its virtualenv.

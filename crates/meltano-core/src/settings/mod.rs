@@ -2,6 +2,7 @@
 //! layered resolver that says which value wins and where it came from.
 
 pub mod cast;
+pub mod date;
 pub mod env_names;
 pub mod expand;
 pub mod extras;

@@ -10,7 +10,7 @@
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-use super::cast::cast;
+use super::cast::{cast, cast_value};
 use super::expand::{ExpandError, expand_value};
 use super::nest::{flatten, get_nested};
 use super::spec::SettingSpec;
@@ -221,6 +221,10 @@ impl Layers<'_> {
             };
             if let Some(value) = self.expand(raw)? {
                 let unexpanded = (&value != raw).then(|| raw.clone());
+                // Cast after expansion, as Meltano does: `port: $DB_PORT` is an integer. A value
+                // that does not cast is kept as written: Meltano fails only when that one
+                // setting is read, and we resolve every setting at once.
+                let value = cast_value(spec, &value).unwrap_or(value);
                 return Ok(found(value, source, unexpanded));
             }
         }

@@ -9,6 +9,7 @@ use meltano_core::PluginType;
 use meltano_core::pickle;
 use meltano_core::pyjson::dumps_indent2;
 use meltano_core::settings::cast::cast;
+use meltano_core::settings::date::processed;
 use meltano_core::settings::env_names::stringify_for_env;
 use meltano_core::settings::nest::{nest, split_raw};
 use meltano_core::settings::repr::py_repr;
@@ -456,11 +457,12 @@ fn print(
             // The project shows every setting (unset ones as `{}`, as Meltano's nesting leaves
             // them); a plugin gets only set values.
             let keep_unset = matches!(subject, Subject::Project);
+            let now = chrono::Utc::now().naive_utc();
             let pairs: Vec<(String, Value)> = settings
                 .iter()
                 .filter(wanted)
                 .filter_map(|r| match value_of(r) {
-                    Some(v) => Some((r.spec.name.clone(), v)),
+                    Some(v) => Some((r.spec.name.clone(), processed(&r.spec, v, now))),
                     None => keep_unset.then(|| (r.spec.name.clone(), Value::Object(Map::new()))),
                 })
                 .collect();
