@@ -79,6 +79,10 @@ impl Context {
                 self.printer.set_level(level);
             }
         }
+        if let Err(e) = link_executable(project.sys_dir()) {
+            self.printer
+                .debug(&format!("Could not link .meltano/run/bin: {e}"));
+        }
         for warning in project.dotenv_warnings() {
             self.printer.warn(warning);
         }
@@ -190,6 +194,25 @@ impl Context {
         .await
         .map_err(CliError::meltano)
     }
+}
+
+/// Points `.meltano/run/bin` at this executable unless it already leads to one: Airflow's DAG
+/// generator and `meltano` utilities find the project's `meltano` there. A link left dangling
+/// (the binary it named was moved or removed) is replaced.
+pub fn link_executable(sys_dir: &meltano_project::SysDir) -> std::io::Result<()> {
+    let link = sys_dir.run_dir().join("bin");
+    if link.exists() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        std::fs::create_dir_all(sys_dir.run_dir())?;
+        if link.symlink_metadata().is_ok() {
+            std::fs::remove_file(&link)?;
+        }
+        std::os::unix::fs::symlink(std::env::current_exe()?, &link)?;
+    }
+    Ok(())
 }
 
 /// Runs a future on a runtime made for this one command; most commands never need one.

@@ -17,6 +17,7 @@ mod prompt;
 mod schedule_export;
 mod scheduler;
 mod settings;
+mod state_backend;
 mod table;
 mod usage;
 

@@ -125,11 +125,6 @@ fn write_run_files(sys_dir: &SysDir, project_id: &str, send_stats: bool) -> CliR
     fs::write(sys_dir.analytics_file(), analytics.to_string()).map_err(io)?;
     let run_dir = sys_dir.run_dir();
     fs::write(run_dir.join("meltano.yml.lock"), "").map_err(io)?;
-    #[cfg(unix)]
-    if let Ok(exe) = std::env::current_exe() {
-        let link = run_dir.join("bin");
-        let _ = fs::remove_file(&link);
-        std::os::unix::fs::symlink(exe, link).map_err(io)?;
-    }
+    crate::context::link_executable(sys_dir).map_err(io)?;
     Ok(())
 }

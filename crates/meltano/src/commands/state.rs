@@ -50,6 +50,15 @@ pub fn run(ctx: &Context, args: StateArgs) -> CliResult<ExitCode> {
         .map(str::to_string);
     block_on(async {
         let db = ctx.database(&project, uri.as_deref()).await?;
+        let stores = crate::settings::SettingsStores {
+            project: &project,
+            environment: None,
+            db: &db,
+        };
+        if let Err(e) = crate::state_backend::ensure_supported(&stores).await {
+            db.close().await;
+            return Err(e);
+        }
         let session = Session {
             ctx,
             project: &project,

@@ -105,6 +105,7 @@ pub async fn run_extract_load(
     interrupts: &mut Interrupts,
 ) -> CliResult<Result<(), BlockFailure>> {
     let project = stores.project;
+    crate::state_backend::ensure_supported(stores).await?;
     let job = match &options.state_id {
         Some(state_id) => {
             let log = run_log::open(project, state_id, &options.run_id)?;

@@ -10,6 +10,7 @@ mod config_test;
 mod database;
 mod edits;
 mod environment;
+mod fidelity;
 mod hub;
 mod init;
 mod install;
