@@ -19,6 +19,9 @@ use crate::SysDir;
 use crate::atomic::write_atomic;
 
 mod entries;
+mod scalar;
+
+use scalar::string_scalar;
 
 /// Why a project file could not be edited.
 #[derive(Debug, thiserror::Error)]
@@ -524,7 +527,7 @@ fn to_sequence(items: &[Value]) -> Sequence {
         match item {
             Value::Object(m) => seq.push(to_mapping(m)),
             Value::Array(a) => seq.push(to_sequence(a)),
-            Value::String(s) => seq.push(s.as_str()),
+            Value::String(s) => seq.push(string_scalar(s)),
             Value::Bool(b) => seq.push(*b),
             Value::Number(n) => seq.push(number(n)),
             Value::Null => seq.push(Option::<&str>::None),
@@ -542,7 +545,7 @@ fn set_value(mapping: &Mapping, key: &str, value: &Value) {
                 mapping.set(key, to_sequence(a));
             }
         }
-        Value::String(s) => mapping.set(key, s.as_str()),
+        Value::String(s) => mapping.set(key, string_scalar(s)),
         Value::Bool(b) => mapping.set(key, *b),
         Value::Number(n) => mapping.set(key, number(n)),
         Value::Null => mapping.set(key, Option::<&str>::None),
@@ -569,7 +572,7 @@ fn edit_in_place(seq: &Sequence, wanted: &[Value]) -> bool {
     // One more wanted: appended at the end.
     if wanted.len() == current.len() + 1 && wanted[..current.len()] == current[..] {
         if let Some(Value::String(item)) = wanted.last() {
-            seq.push(item.as_str());
+            seq.push(string_scalar(item));
             return true;
         }
         return false;

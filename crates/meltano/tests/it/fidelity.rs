@@ -190,3 +190,148 @@ fn run_bin_links_this_executable_and_is_repaired_when_dangling() {
         std::path::Path::new("/bin/true")
     );
 }
+
+mod yaml_round_trip {
+    use std::process::Command;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use crate::common::TestDir;
+
+    /// Strings that YAML readers are known to turn into something else, and their pieces.
+    const TRICKY: &[&str] = &[
+        "yes",
+        "No",
+        "ON",
+        "off",
+        "y",
+        "n",
+        "true",
+        "False",
+        "null",
+        "~",
+        "NULL",
+        "=",
+        "<<",
+        "0",
+        "0123",
+        "09",
+        "1_000",
+        "1e3",
+        "-1",
+        "+1",
+        ".5",
+        "1.",
+        "3.0",
+        ".inf",
+        "-.Inf",
+        ".NaN",
+        "0x1F",
+        "0o17",
+        "0b101",
+        "12:30",
+        "1:20:30",
+        "2024-01-05",
+        "2022-04-25T00:00:01Z",
+        "2001-12-14 21:59:43.10 -5",
+        "#",
+        " #",
+        ": ",
+        ":",
+        "-",
+        "- ",
+        "?",
+        "'",
+        "\"",
+        "&",
+        "*",
+        "!",
+        "|",
+        ">",
+        "%",
+        "@",
+        "`",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "\t",
+        "\n",
+        " ",
+        "\\",
+        "---",
+        "...",
+        "é",
+        "\u{2028}",
+        "\u{85}",
+        "\u{7f}",
+        "$VAR",
+    ];
+
+    fn tricky_string() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            prop::sample::select(TRICKY).prop_map(str::to_string),
+            "[a-zA-Z0-9_.:+-]{1,4}",
+        ];
+        prop_oneof![
+            prop::sample::select(TRICKY).prop_map(str::to_string),
+            prop::collection::vec(piece, 1..4).prop_map(|parts| parts.concat()),
+            "\\PC{0,8}",
+        ]
+    }
+
+    /// Reads `config:` of the first extractor in `meltano.yml` with PyYAML (YAML 1.1) as JSON.
+    fn read_with_pyyaml(dir: &std::path::Path) -> serde_json::Value {
+        let script = "import json, sys, yaml\n\
+            doc = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))\n\
+            print(json.dumps(doc['plugins']['extractors'][0]['config'], default=repr))";
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .arg(dir.join("meltano.yml"))
+            .output()
+            .expect("python3 runs (PyYAML is installed by .ci/run)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("PyYAML's reading as JSON")
+    }
+
+    /// `config set` writes random strings; PyYAML and a YAML 1.2 reader read back each string.
+    #[test]
+    fn strings_written_by_config_set_read_back_as_the_same_strings() {
+        let mut runner = TestRunner::new(Config {
+            cases: 12,
+            ..Config::default()
+        });
+        let strategy = prop::collection::vec(tricky_string(), 16);
+        runner
+            .run(&strategy, |values| {
+                let t = TestDir::new();
+                t.write(
+                    "meltano.yml",
+                    "version: 1\nplugins:\n  extractors:\n  - name: tap-foo\n    namespace: tap_foo\n",
+                );
+                for (i, value) in values.iter().enumerate() {
+                    let name = format!("s{i}");
+                    let out = t.run(&["config", "set", "tap-foo", &name, "--", value]);
+                    prop_assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                }
+                let text = t.read("meltano.yml");
+                let yaml11 = read_with_pyyaml(t.path());
+                let yaml12: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML 1.2 reading");
+                let yaml12 = &yaml12["plugins"]["extractors"][0]["config"];
+                for (i, value) in values.iter().enumerate() {
+                    let name = format!("s{i}");
+                    let expected = serde_json::Value::String(value.clone());
+                    prop_assert_eq!(&yaml11[&name], &expected, "PyYAML read back {:?} in\n{}", yaml11[&name], text);
+                    prop_assert_eq!(&yaml12[&name], &expected, "YAML 1.2 read back {:?} in\n{}", yaml12[&name], text);
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+}
