@@ -19,6 +19,7 @@ use crate::SysDir;
 use crate::atomic::write_atomic;
 
 mod entries;
+mod layout;
 mod scalar;
 
 use scalar::string_scalar;
@@ -48,6 +49,8 @@ pub enum EditError {
 pub struct ProjectFileMut {
     path: PathBuf,
     doc: Document,
+    /// How the original file lays out lists, kept for the lists an edit adds.
+    lists: layout::ListIndent,
     /// Held from open until drop when opened with [`ProjectFileMut::open_locked`].
     _lock: Option<ProjectFileLock>,
 }
@@ -88,6 +91,7 @@ impl ProjectFileMut {
         let file = ProjectFileMut {
             path: path.to_path_buf(),
             doc,
+            lists: layout::detect(&text),
             _lock: lock,
         };
         file.root()?;
@@ -153,8 +157,18 @@ impl ProjectFileMut {
                 let plugins = root
                     .get_mapping("plugins")
                     .ok_or_else(|| self.shape("plugins", "mapping"))?;
-                let path = format!("plugins.{}", plugin_type.plural());
-                self.append_to_sequence(&plugins, plugin_type.plural(), &path, item)
+                let key = plugin_type.plural();
+                let exists = plugins.get(key).is_some_and(|node| !is_null(&node));
+                if !exists && let Some(next) = later_type_key(&plugins, plugin_type) {
+                    // A new type goes where Meltano puts it: in type order (`loaders:` after
+                    // `extractors:`, before `utilities:`).
+                    let seq = Sequence::new();
+                    seq.push(item);
+                    plugins.insert_before(next, key, seq);
+                    return Ok(());
+                }
+                let path = format!("plugins.{key}");
+                self.append_to_sequence(&plugins, key, &path, item)
             }
             _ => {
                 let plugins = Mapping::new();
@@ -342,7 +356,7 @@ impl ProjectFileMut {
 
     /// The edited text.
     pub fn render(&self) -> String {
-        self.doc.to_string()
+        layout::apply(self.doc.to_string(), self.lists)
     }
 
     /// Atomically replaces the file with the edited text.
@@ -399,6 +413,16 @@ impl Drop for ProjectFileLock {
 fn is_null(node: &yaml_edit::YamlNode) -> bool {
     node.as_scalar()
         .is_some_and(|s| matches!(s.as_string().trim(), "" | "null" | "~"))
+}
+
+/// The first key of `plugins` for a type that comes after `plugin_type` in Meltano's order.
+fn later_type_key(plugins: &Mapping, plugin_type: PluginType) -> Option<&'static str> {
+    PluginType::IN_MANIFEST
+        .iter()
+        .skip_while(|t| **t != plugin_type)
+        .skip(1)
+        .map(|t| t.plural())
+        .find(|key| plugins.get(*key).is_some())
 }
 
 /// `config.<path>` for a setting, or the entry key itself (without `_`) for an extra.

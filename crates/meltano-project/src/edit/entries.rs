@@ -262,7 +262,7 @@ mod tests {
         });
         assert_eq!(
             out,
-            "jobs:\n- name: a  # first\n  tasks:\n    - u\n    - - v w\n      - k\n- name: b\n  tasks:\n    - u\n    - - v w\n      - k\n"
+            "jobs:\n- name: a  # first\n  tasks:\n  - u\n  - - v w\n    - k\n- name: b\n  tasks:\n  - u\n  - - v w\n    - k\n"
         );
     }
 

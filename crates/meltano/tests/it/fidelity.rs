@@ -335,3 +335,52 @@ mod yaml_round_trip {
             .unwrap();
     }
 }
+
+/// New lists go where Meltano 4.4.1 puts them, at their key's column like the rest of the file:
+/// the output fixture is the file 4.4.1 wrote after the same commands.
+#[test]
+fn new_lists_follow_the_files_layout_and_meltanos_order() {
+    let t = TestDir::from_fixture("list_layout");
+    let ok = |out: std::process::Output| {
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    ok(t.run(&["config", "set", "tap-x", "tags", r#"["a", "b"]"#]));
+    ok(t.run(&[
+        "--environment",
+        "dev",
+        "config",
+        "set",
+        "util-x",
+        "token_name",
+        "foo",
+    ]));
+    ok(t.run_with_stdin(
+        &[
+            "add",
+            "--plugin-type",
+            "loader",
+            "target-y",
+            "--custom",
+            "--no-install",
+        ],
+        "target_y\ntarget-y\ntarget-y\nabout\npath\n",
+    ));
+    ok(t.run(&[
+        "job",
+        "add",
+        "daily",
+        "--tasks",
+        r#"["tap-x target-y", "util-x:foo"]"#,
+    ]));
+    ok(t.run(&[
+        "schedule",
+        "add",
+        "nightly",
+        "--job",
+        "daily",
+        "--interval",
+        "@daily",
+    ]));
+    ok(t.run(&["config", "set", "tap-x", "tags", r#"["a", "b", "c"]"#]));
+    t.assert_matches_fixture("list_layout");
+}

@@ -205,7 +205,7 @@ fn select_in_an_environment_starts_from_the_environments_own_list() {
     stdout(&t.run(&["--environment", "dev", "select", "tap-shop", "orders"]));
     let text = t.read("meltano.yml");
     assert!(
-        text.contains("      - name: tap-shop\n        select:\n        - 'orders.*'\n"),
+        text.contains("      - name: tap-shop\n        select:\n        - orders.*\n"),
         "{text}"
     );
     assert_eq!(text.matches("customers.*").count(), 1, "{text}");
