@@ -69,26 +69,30 @@ pub fn main() -> ExitCode {
         .or_else(|| std::env::var(env_vars::MELTANO_CLI_LOG_CONFIG).ok())
         .unwrap_or_else(|| "logging.yaml".to_string());
     let log_config = match log_config::load(Path::new(&config_path)) {
-        Ok(config) => config.unwrap_or_default(),
+        Ok(config) => config,
         Err(message) => return error::CliError::Meltano(message).report(&early),
     };
-    let level = log_level(&cli).or(log_config.level);
+    // A logging configuration decides levels and destinations on its own, as dictConfig does.
+    let level = match &log_config {
+        Some(config) => config.level.or(log_level(&cli)),
+        None => log_level(&cli),
+    };
     let log_level_given = level.is_some();
-    let mut printer = Printer::new(
-        level.unwrap_or(LogLevel::Info),
-        log_format(&cli)
-            .or(log_config.format)
-            .unwrap_or(LogFormat::Colored),
-    );
-    if let Some(file) = &log_config.file
-        && let Err(e) = printer.log_to_file(file)
-    {
-        return error::CliError::Meltano(format!(
-            "Could not open log file {}: {e}",
-            file.display()
-        ))
-        .report(&early);
-    }
+    let printer = match &log_config {
+        Some(config) if !config.handlers.is_empty() => {
+            match Printer::with_handlers(level.unwrap_or(LogLevel::Warning), &config.handlers) {
+                Ok(printer) => printer,
+                Err(e) => {
+                    return error::CliError::Meltano(format!("Could not open log file {e}"))
+                        .report(&early);
+                }
+            }
+        }
+        _ => Printer::new(
+            level.unwrap_or(LogLevel::Info),
+            log_format(&cli).unwrap_or(LogFormat::Colored),
+        ),
+    };
     let Some(command) = cli.command else {
         return error::CliError::Help(Cli::command().render_help().to_string()).report(&printer);
     };
@@ -102,10 +106,10 @@ pub fn main() -> ExitCode {
         os_name(),
         std::env::consts::ARCH
     ));
-    if !log_config.path.as_os_str().is_empty() {
+    if let Some(config) = &log_config {
         printer.info(&format!(
             "Using logging configuration from {}",
-            log_config.path.display()
+            config.path.display()
         ));
     }
     let context = Context {

@@ -5,12 +5,13 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use meltano_cli::{LogFormat, LogLevel};
 use meltano_core::env_vars;
+
+use crate::log_config::{HandlerConfig, LineStyle, Target};
 
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,44 +45,84 @@ impl Level {
 /// Where output goes and how log lines look.
 #[derive(Debug)]
 pub struct Printer {
-    /// The `LogLevel` in force, as its index (atomic so installs can log from worker threads).
+    /// The `LogLevel` in force (the root logger's), as its index (atomic so installs can log
+    /// from worker threads).
     threshold: AtomicU8,
-    format: LogFormat,
-    colour: bool,
     local_time: bool,
-    /// Log lines go here instead of stderr when a logging configuration names a file.
-    log_file: Option<Mutex<File>>,
+    /// Where log lines go: the console by default, or a logging configuration's handlers.
+    sinks: Vec<Sink>,
     /// A run's `elt.log`: every log line also goes here, uncoloured, whatever the level.
     run_log: Mutex<Option<File>>,
 }
 
+/// One destination of log lines, with its own level and style (a Python logging handler).
+#[derive(Debug)]
+struct Sink {
+    level: Option<LogLevel>,
+    style: LineStyle,
+    colour: bool,
+    target: SinkTarget,
+}
+
+#[derive(Debug)]
+enum SinkTarget {
+    Stderr,
+    Stdout,
+    File(Mutex<File>),
+    Null,
+}
+
 impl Printer {
-    /// A printer logging at `level` in `format`; colour only on a terminal unless forced.
+    /// A printer logging at `level` in `format` to stderr; colour only on a terminal unless forced.
     pub fn new(level: LogLevel, format: LogFormat) -> Printer {
-        let forced = std::env::var_os(env_vars::FORCE_COLOR).is_some();
-        let disabled = std::env::var_os(env_vars::NO_COLOR).is_some();
-        let colour =
-            format == LogFormat::Colored && !disabled && (forced || io::stderr().is_terminal());
-        let local_time = std::env::var_os(env_vars::NO_UTC).is_some();
+        let console = Sink {
+            level: None,
+            style: LineStyle::Meltano(format),
+            colour: format == LogFormat::Colored && colour_allowed(io::stderr().is_terminal()),
+            target: SinkTarget::Stderr,
+        };
         Printer {
             threshold: AtomicU8::new(level as u8),
-            format,
-            colour,
-            local_time,
-            log_file: None,
+            local_time: std::env::var_os(env_vars::NO_UTC).is_some(),
+            sinks: vec![console],
             run_log: Mutex::new(None),
         }
     }
 
-    /// Appends log lines to `path` instead of writing them to stderr (without colour).
-    pub fn log_to_file(&mut self, path: &Path) -> io::Result<()> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        self.log_file = Some(Mutex::new(file));
-        self.colour = false;
-        Ok(())
+    /// A printer writing to the handlers of a logging configuration (files opened now).
+    pub fn with_handlers(level: LogLevel, handlers: &[HandlerConfig]) -> io::Result<Printer> {
+        let mut printer = Printer::new(level, LogFormat::Colored);
+        printer.sinks = handlers
+            .iter()
+            .map(|handler| {
+                let (target, terminal) = match &handler.target {
+                    Target::Stderr => (SinkTarget::Stderr, io::stderr().is_terminal()),
+                    Target::Stdout => (SinkTarget::Stdout, io::stdout().is_terminal()),
+                    Target::File { path, append } => {
+                        let file = std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(*append)
+                            .write(true)
+                            .truncate(!*append)
+                            .open(path)
+                            .map_err(|e| {
+                                io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                            })?;
+                        (SinkTarget::File(Mutex::new(file)), false)
+                    }
+                    Target::Null => (SinkTarget::Null, false),
+                };
+                let colour = handler.style == LineStyle::Meltano(LogFormat::Colored)
+                    && colour_allowed(terminal);
+                Ok(Sink {
+                    level: handler.level,
+                    style: handler.style.clone(),
+                    colour,
+                    target,
+                })
+            })
+            .collect::<io::Result<Vec<Sink>>>()?;
+        Ok(printer)
     }
 
     /// The level in force.
@@ -175,28 +216,26 @@ impl Printer {
         if !self.enabled(level) {
             return;
         }
-        let line = self.format_line(level, name, event);
-        match &self.log_file {
-            Some(file) => {
-                if let Ok(mut file) = file.lock() {
-                    let _ = writeln!(file, "{line}");
-                }
+        let timestamp = self.timestamp();
+        for sink in &self.sinks {
+            if sink.level.is_some_and(|handler| !passes(level, handler)) {
+                continue;
             }
-            None => {
-                let _ = writeln!(io::stderr().lock(), "{line}");
-            }
+            let line = sink.format_line(&timestamp, level, name, event);
+            let _ = match &sink.target {
+                SinkTarget::Stderr => writeln!(io::stderr().lock(), "{line}"),
+                SinkTarget::Stdout => writeln!(io::stdout().lock(), "{line}"),
+                SinkTarget::File(file) => match file.lock() {
+                    Ok(mut file) => writeln!(file, "{line}"),
+                    Err(_) => Ok(()),
+                },
+                SinkTarget::Null => Ok(()),
+            };
         }
     }
 
     fn enabled(&self, level: Level) -> bool {
-        let threshold = match self.level() {
-            LogLevel::Debug => Level::Debug,
-            LogLevel::Info => Level::Info,
-            LogLevel::Warning => Level::Warning,
-            LogLevel::Error | LogLevel::Critical => Level::Error,
-            LogLevel::Disabled => return false,
-        };
-        level >= threshold
+        passes(level, self.level())
     }
 
     fn timestamp(&self) -> String {
@@ -210,14 +249,20 @@ impl Printer {
                 .to_string()
         }
     }
+}
 
-    fn format_line(&self, level: Level, name: &str, event: &str) -> String {
-        match self.format {
+impl Sink {
+    fn format_line(&self, timestamp: &str, level: Level, name: &str, event: &str) -> String {
+        let format = match &self.style {
+            LineStyle::Meltano(format) => *format,
+            LineStyle::Python(pattern) => return python_format(pattern, level, name, event),
+        };
+        match format {
             LogFormat::Plain => event.to_string(),
             LogFormat::Json => serde_json::json!({
                 "event": event,
                 "level": level.name(),
-                "timestamp": self.timestamp(),
+                "timestamp": timestamp,
                 "name": name,
             })
             .to_string()
@@ -225,7 +270,7 @@ impl Printer {
             .replace("\":\"", "\": \""),
             LogFormat::KeyValue => format!(
                 "timestamp={} level={} event={} logger='meltano' name={}",
-                python_repr(&self.timestamp()),
+                python_repr(timestamp),
                 python_repr(level.name()),
                 python_repr(event),
                 python_repr(name)
@@ -234,16 +279,99 @@ impl Printer {
                 let padded = format!("{:<9}", level.name());
                 if self.colour {
                     format!(
-                        "\x1b[2m{}\x1b[0m [{}\x1b[1m{padded}\x1b[0m] \x1b[34m{name:<12}\x1b[0m {event}",
-                        self.timestamp(),
+                        "\x1b[2m{timestamp}\x1b[0m [{}\x1b[1m{padded}\x1b[0m] \x1b[34m{name:<12}\x1b[0m {event}",
                         level.colour()
                     )
                 } else {
-                    format!("{} [{padded}] {name:<12} {event}", self.timestamp())
+                    format!("{timestamp} [{padded}] {name:<12} {event}")
                 }
             }
         }
     }
+}
+
+/// Whether a line at `level` passes a threshold of `threshold`.
+fn passes(level: Level, threshold: LogLevel) -> bool {
+    let threshold = match threshold {
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Info => Level::Info,
+        LogLevel::Warning => Level::Warning,
+        LogLevel::Error | LogLevel::Critical => Level::Error,
+        LogLevel::Disabled => return false,
+    };
+    level >= threshold
+}
+
+/// Colour unless `NO_COLOR`; on a terminal, or anywhere with `FORCE_COLOR`.
+fn colour_allowed(terminal: bool) -> bool {
+    let forced = std::env::var_os(env_vars::FORCE_COLOR).is_some();
+    let disabled = std::env::var_os(env_vars::NO_COLOR).is_some();
+    !disabled && (forced || terminal)
+}
+
+/// A Python logging format string (`%(asctime)s [%(levelname)-8s] %(message)s`) filled in for
+/// one line. Attributes we have no value for (`funcName`, `lineno`, ...) come out empty or 0.
+fn python_format(pattern: &str, level: Level, name: &str, event: &str) -> String {
+    let now = chrono::Local::now();
+    let mut out = String::with_capacity(pattern.len() + event.len());
+    let mut rest = pattern;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            out.push('%');
+            rest = after;
+            continue;
+        }
+        let Some(close) = rest.strip_prefix('(').and_then(|r| r.find(')')) else {
+            out.push('%');
+            continue;
+        };
+        let key = &rest[1..=close];
+        let spec_start = close + 2;
+        let spec_len = rest[spec_start..]
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(rest.len() - spec_start);
+        let spec = &rest[spec_start..spec_start + spec_len];
+        rest = rest.get(spec_start + spec_len + 1..).unwrap_or("");
+        let value = match key {
+            "message" => event.to_string(),
+            "levelname" => level.name().to_uppercase(),
+            "levelno" => match level {
+                Level::Debug => "10",
+                Level::Info => "20",
+                Level::Warning => "30",
+                Level::Error => "40",
+            }
+            .to_string(),
+            "name" => name.to_string(),
+            "asctime" => format!(
+                "{},{:03}",
+                now.format("%Y-%m-%d %H:%M:%S"),
+                now.timestamp_subsec_millis()
+            ),
+            "created" => format!("{:.6}", now.timestamp_micros() as f64 / 1e6),
+            "msecs" => now.timestamp_subsec_millis().to_string(),
+            "process" => std::process::id().to_string(),
+            "processName" => "MainProcess".to_string(),
+            "threadName" => "MainThread".to_string(),
+            "lineno" | "thread" => "0".to_string(),
+            _ => String::new(),
+        };
+        let width: usize = spec
+            .trim_start_matches('-')
+            .split('.')
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
+        if spec.starts_with('-') {
+            out.push_str(&format!("{value:<width$}"));
+        } else {
+            out.push_str(&format!("{value:>width$}"));
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Quotes a string the way Python's `repr` does, as Meltano's key-value format shows values.
@@ -258,6 +386,17 @@ fn python_repr(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_format_strings_are_filled_in() {
+        let line = python_format(
+            "[%(levelname)-8s|%(threadName)10s|%(name)s] %(message)s 100%%",
+            Level::Info,
+            "meltano",
+            "hello",
+        );
+        assert_eq!(line, "[INFO    |MainThread|meltano] hello 100%");
+    }
 
     #[test]
     fn repr_quotes_like_python() {

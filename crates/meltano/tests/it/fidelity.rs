@@ -384,3 +384,47 @@ fn new_lists_follow_the_files_layout_and_meltanos_order() {
     ok(t.run(&["config", "set", "tap-x", "tags", r#"["a", "b", "c"]"#]));
     t.assert_matches_fixture("list_layout");
 }
+
+/// Every handler of `logging.yaml` gets the lines its own level lets through, in its format.
+#[test]
+fn logging_config_handlers_each_get_their_lines() {
+    let t = TestDir::new();
+    t.write("meltano.yml", "version: 1\n");
+    t.write(
+        "logging.yaml",
+        "version: 1\n\
+         formatters:\n  plain:\n    (): meltano.core.logging.console_log_formatter\n    colors: False\n\
+         \x20 json:\n    (): meltano.core.logging.json_formatter\n\
+         \x20 default:\n    format: '[%(levelname)-7s] %(name)s: %(message)s'\n\
+         handlers:\n\
+         \x20 console:\n    class: logging.StreamHandler\n    level: INFO\n    formatter: plain\n    stream: ext://sys.stderr\n\
+         \x20 jsonl_file:\n    class: logging.FileHandler\n    level: DEBUG\n    filename: test.log.jsonl\n    formatter: json\n\
+         \x20 plain_file:\n    class: logging.FileHandler\n    level: DEBUG\n    filename: test.log\n    formatter: default\n\
+         root:\n  level: DEBUG\n  handlers: [console, jsonl_file, plain_file]\n",
+    );
+    let out = t.run(&["plugin", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let console = stderr(&out);
+    assert!(
+        console.contains("[info     ] meltano      Using logging configuration from logging.yaml"),
+        "{console}"
+    );
+    assert!(
+        !console.contains("[debug"),
+        "an INFO handler shows no debug lines:\n{console}"
+    );
+
+    let plain = t.read("test.log");
+    assert!(
+        plain.contains("[INFO   ] meltano: Using logging configuration from logging.yaml\n"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("[DEBUG  ] meltano: Activated project at "),
+        "{plain}"
+    );
+    let jsonl = t.read("test.log.jsonl");
+    let first: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert_eq!(first["level"], "info");
+    assert!(jsonl.contains("\"level\": \"debug\""), "{jsonl}");
+}
