@@ -1,7 +1,7 @@
 //! The catalog a tap runs with: a custom one, a cached discovery, or a fresh discovery, with the
 //! project's select, metadata and schema rules applied (reference §5.1).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use meltano_core::PluginType;
 use meltano_core::catalog::{
@@ -44,14 +44,17 @@ struct Applied {
 
 /// Prepares `<run dir>/tap.properties.json` for the tap and returns its path, or None when the tap
 /// takes no catalog (no `catalog`/`properties`/`discover` capability and no custom catalog).
+/// `state_file` is the state a pipeline's tap starts from: discovery gets it too, as under Meltano.
 pub async fn prepare_catalog(
     ctx: &Context,
     stores: &SettingsStores<'_>,
     entry: &PluginEntry,
     settings: &[Resolved],
     refresh: bool,
+    state_file: Option<&Path>,
 ) -> CliResult<Option<PathBuf>> {
-    let prepared = prepare_catalog_file(ctx, stores, entry, settings, refresh, false).await?;
+    let prepared =
+        prepare_catalog_file(ctx, stores, entry, settings, refresh, false, state_file).await?;
     Ok(prepared.map(|(path, applied)| {
         // Freeing a large catalog's many small allocations takes a while: not on this thread.
         if let Some(applied) = applied {
@@ -72,7 +75,7 @@ pub async fn prepare_shown_catalog(
     selection: bool,
 ) -> CliResult<Option<ShownCatalog>> {
     let Some((path, applied)) =
-        prepare_catalog_file(ctx, stores, entry, settings, refresh, selection).await?
+        prepare_catalog_file(ctx, stores, entry, settings, refresh, selection, None).await?
     else {
         return Ok(None);
     };
@@ -101,6 +104,7 @@ async fn prepare_catalog_file(
     settings: &[Resolved],
     refresh: bool,
     selection: bool,
+    state_file: Option<&Path>,
 ) -> CliResult<Option<(PathBuf, Option<Applied>)>> {
     let project = stores.project;
     let subject = Subject::Plugin {
@@ -156,7 +160,11 @@ async fn prepare_catalog_file(
         if !reuse {
             let _ = std::fs::remove_file(&key_path);
             ctx.printer.info("Running catalog discovery");
-            let discover_args = ["--discover".to_string()];
+            let mut discover_args = Vec::new();
+            if let Some(state) = state_file.filter(|_| has("state")) {
+                discover_args.extend(["--state".to_string(), state.display().to_string()]);
+            }
+            discover_args.push("--discover".to_string());
             let options = PrepareOptions {
                 user_args: &discover_args,
                 ..PrepareOptions::default()

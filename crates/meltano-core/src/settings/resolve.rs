@@ -219,6 +219,14 @@ impl Layers<'_> {
             let Some(raw) = map.and_then(|m| spec.names().find_map(|n| get_nested(m, n))) else {
                 continue;
             };
+            // Meltano reads meltano.yml flattened: an object setting written as a mapping is
+            // not found under its own name but assembled leaf by leaf from every layer, so an
+            // environment's `metadata:` adds to the plugin's instead of replacing it.
+            if spec.kind == Some(super::spec::Kind::Object)
+                && raw.as_object().is_some_and(|o| !o.is_empty())
+            {
+                continue;
+            }
             if let Some(value) = self.expand(raw)? {
                 let unexpanded = (&value != raw).then(|| raw.clone());
                 // Cast after expansion, as Meltano does: `port: $DB_PORT` is an integer. A value
@@ -313,11 +321,14 @@ fn custom_keys(map: &Map<String, Value>, specs: &[SettingSpec]) -> Vec<(String, 
     flatten(map)
         .into_iter()
         .filter(|(name, _)| {
+            // Leaves under an object setting (`_metadata.orders.is-pii`) are listed on their
+            // own, as Meltano lists its flattened keys.
             !specs.iter().any(|s| {
                 s.names().any(|n| {
                     n == name
-                        || name.starts_with(&format!("{n}."))
                         || n.starts_with(&format!("{name}."))
+                        || (name.starts_with(&format!("{n}."))
+                            && s.kind != Some(super::spec::Kind::Object))
                 })
             })
         })

@@ -39,7 +39,7 @@ pub async fn run(
     let catalog = match plugin_type {
         PluginType::Extractors => {
             let settings = stores.resolve(subject).await?;
-            crate::catalog::prepare_catalog(ctx, stores, entry, &settings, false).await?
+            crate::catalog::prepare_catalog(ctx, stores, entry, &settings, false, None).await?
         }
         _ => None,
     };

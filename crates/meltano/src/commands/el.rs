@@ -245,6 +245,7 @@ async fn dump_file(
                 block.extractor,
                 &settings,
                 options.refresh_catalog,
+                None,
             )
             .await?
             .ok_or_else(|| {

@@ -158,7 +158,8 @@ async fn invoke(
         && args.plugin_args.is_empty()
     {
         let settings = stores.resolve(subject).await?;
-        crate::catalog::prepare_catalog(ctx, stores, entry, &settings, args.refresh_catalog).await?
+        crate::catalog::prepare_catalog(ctx, stores, entry, &settings, args.refresh_catalog, None)
+            .await?
     } else {
         None
     };

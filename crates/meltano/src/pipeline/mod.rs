@@ -206,6 +206,7 @@ async fn execute(
         block.extractor,
         &settings,
         options.refresh_catalog || options.full_refresh,
+        state_file.as_deref(),
     )
     .await?;
 

@@ -428,3 +428,82 @@ fn logging_config_handlers_each_get_their_lines() {
     assert_eq!(first["level"], "info");
     assert!(jsonl.contains("\"level\": \"debug\""), "{jsonl}");
 }
+
+/// Discovery runs with the state the tap will start from, as Meltano passes it.
+#[test]
+fn discovery_gets_the_state_when_there_is_one() {
+    let t = TestDir::from_fixture("pipeline");
+    let log = t.path().join("discover.log");
+    for _ in 0..2 {
+        let out = t
+            .meltano(&["run", "--refresh-catalog", "tap-rows", "target-file"])
+            .env("TAP_DISCOVER_LOG", &log)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls, "{}\n{\"bookmarks\": {\"rows\": 3}}\n");
+}
+
+const SHOP_TAP: &str = r#"#!/bin/sh
+[ "$3" = "--discover" ] && cat "$MELTANO_PROJECT_ROOT/catalog.json"
+"#;
+
+/// An environment's `metadata:` and `schema:` add to the plugin's own rules, leaf by leaf.
+#[test]
+fn environment_metadata_and_schema_merge_with_the_plugins() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "default_environment: dev\n\
+         environments:\n- name: dev\n  config:\n    plugins:\n      extractors:\n      - name: tap-shop\n\
+         \x20       metadata:\n          orders:\n            is-pii: true\n\
+         \x20       schema:\n          orders:\n            note:\n              type: string\n\
+         plugins:\n  extractors:\n  - name: tap-shop\n    namespace: tap_shop\n    executable: bin/tap-shop\n\
+         \x20   capabilities: [discover, catalog]\n\
+         \x20   metadata:\n      orders:\n        replication-method: INCREMENTAL\n        replication-key: updated_at\n\
+         \x20   schema:\n      orders:\n        id:\n          type: integer\n",
+    );
+    t.write(
+        "catalog.json",
+        r#"{"streams": [{"tap_stream_id": "orders", "stream": "orders", "schema": {"type": "object", "properties": {"id": {"type": "string"}}}, "metadata": [{"breadcrumb": [], "metadata": {}}]}]}"#,
+    );
+    t.write("bin/tap-shop", SHOP_TAP);
+    std::fs::set_permissions(
+        t.path().join("bin/tap-shop"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let out = t.run(&["invoke", "--dump", "catalog", "tap-shop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let catalog: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let orders = &catalog["streams"][0];
+    let stream_metadata = &orders["metadata"][0]["metadata"];
+    assert_eq!(stream_metadata["replication-key"], "updated_at");
+    assert_eq!(stream_metadata["replication-method"], "INCREMENTAL");
+    assert_eq!(stream_metadata["is-pii"], true);
+    assert_eq!(orders["replication_key"], "updated_at");
+    assert_eq!(orders["schema"]["properties"]["id"]["type"], "integer");
+    assert_eq!(orders["schema"]["properties"]["note"]["type"], "string");
+
+    // The leaves are listed on their own, as Meltano lists its flattened keys.
+    let out = t.run(&[
+        "--environment",
+        "dev",
+        "config",
+        "list",
+        "tap-shop",
+        "--extras",
+    ]);
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("_metadata.orders.is-pii [env: TAP_SHOP__METADATA_ORDERS_IS_PII] current value: True (from the active environment in `meltano.yml`)"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("_metadata.orders.replication-key [env: TAP_SHOP__METADATA_ORDERS_REPLICATION_KEY] current value: 'updated_at' (from `meltano.yml`)"),
+        "{listed}"
+    );
+}
