@@ -333,7 +333,7 @@ impl ProjectFileMut {
     }
 
     /// The mapping of plugin `plugin` in `plugins.<type>`, if this file has it.
-    fn plugin_entry(
+    pub(crate) fn plugin_entry(
         &self,
         plugin_type: PluginType,
         plugin: &str,

@@ -2,11 +2,10 @@
 //! removed. Strings are written plain where YAML reads them back unchanged (`0 */2 * * *`,
 //! `tap-x target-y`), as Meltano writes them, and quoted otherwise (`'@daily'`).
 
-use std::str::FromStr;
-
 use serde_json::{Map, Value};
-use yaml_edit::{Document, Mapping, Sequence, YamlNode};
+use yaml_edit::{Mapping, Sequence};
 
+use super::scalar::string_scalar;
 use super::{EditError, ProjectFileMut, find_named, number, remove_named};
 
 impl ProjectFileMut {
@@ -39,22 +38,37 @@ impl ProjectFileMut {
         else {
             return Ok(false);
         };
-        let after = if entry.contains_key(key) {
-            None
-        } else {
-            let before = order.iter().position(|k| *k == key).unwrap_or(order.len());
-            order[..before]
-                .iter()
-                .rev()
-                .find(|k| entry.contains_key(**k))
-                .copied()
-        };
-        put(&entry, key, value, after);
+        put_in_order(&entry, key, value, order);
         Ok(true)
     }
 
     /// Removes the entry named `name` from `list`, and the list's key when nothing is left in it.
     /// False when the entry is not in this file.
+    /// Replaces the definition keys of plugin `name` (`keys`: those a definition may set) with
+    /// the ones `definition` has, each at its place in `order`; its config and other keys stay.
+    /// False when this file does not have the plugin.
+    pub fn redefine_plugin(
+        &mut self,
+        plugin_type: meltano_core::PluginType,
+        name: &str,
+        definition: &Map<String, Value>,
+        keys: &[&str],
+        order: &[&str],
+    ) -> Result<bool, EditError> {
+        let Some(entry) = self.plugin_entry(plugin_type, name)? else {
+            return Ok(false);
+        };
+        for key in keys {
+            match definition.get(*key) {
+                Some(value) => put_in_order(&entry, key, value, order),
+                None => {
+                    entry.remove(*key);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     pub fn remove_list_entry(&mut self, list: &str, name: &str) -> Result<bool, EditError> {
         let root = self.root()?;
         let Some(items) = root.get_sequence(list) else {
@@ -69,6 +83,22 @@ impl ProjectFileMut {
 }
 
 /// Sets `key` to `value` in `mapping`, after the key `after` when given (and present).
+/// Sets `key` in `entry`: in place when it is there, else after the last key of `entry` that
+/// comes before it in `order`.
+fn put_in_order(entry: &Mapping, key: &str, value: &Value, order: &[&str]) {
+    let after = if entry.contains_key(key) {
+        None
+    } else {
+        let before = order.iter().position(|k| *k == key).unwrap_or(order.len());
+        order[..before]
+            .iter()
+            .rev()
+            .find(|k| entry.contains_key(**k))
+            .copied()
+    };
+    put(entry, key, value, after);
+}
+
 fn put(mapping: &Mapping, key: &str, value: &Value, after: Option<&str>) {
     fn place(mapping: &Mapping, key: &str, value: impl yaml_edit::AsYaml, after: Option<&str>) {
         match after {
@@ -79,10 +109,7 @@ fn put(mapping: &Mapping, key: &str, value: &Value, after: Option<&str>) {
         }
     }
     match value {
-        Value::String(s) => match plain_scalar(s) {
-            Some(node) => place(mapping, key, node, after),
-            None => place(mapping, key, s.as_str(), after),
-        },
+        Value::String(s) => place(mapping, key, string_scalar(s), after),
         Value::Array(items) => place(mapping, key, to_sequence(items), after),
         Value::Object(map) => place(mapping, key, to_mapping(map), after),
         Value::Bool(b) => place(mapping, key, *b, after),
@@ -103,10 +130,7 @@ fn to_sequence(items: &[Value]) -> Sequence {
     let seq = Sequence::new();
     for item in items {
         match item {
-            Value::String(s) => match plain_scalar(s) {
-                Some(node) => seq.push(node),
-                None => seq.push(s.as_str()),
-            },
+            Value::String(s) => seq.push(string_scalar(s)),
             Value::Array(inner) => seq.push(to_sequence(inner)),
             Value::Object(map) => seq.push(to_mapping(map)),
             Value::Bool(b) => seq.push(*b),
@@ -115,40 +139,6 @@ fn to_sequence(items: &[Value]) -> Sequence {
         }
     }
     seq
-}
-
-/// `text` as a plain scalar node, when a YAML 1.1 or 1.2 reader takes it back as the same string
-/// even though the default writer would quote it (a cron such as `0 */2 * * *`); None otherwise.
-fn plain_scalar(text: &str) -> Option<YamlNode> {
-    let first = text.chars().next()?;
-    let number_like =
-        !text.contains(' ') && (first.is_ascii_digit() || matches!(first, '+' | '-' | '.'));
-    let safe = first.is_ascii_alphanumeric()
-        && !number_like
-        && text.trim() == text
-        && text.chars().all(|c| matches!(c, ' '..='~'))
-        && !text.contains(": ")
-        && !text.ends_with(':')
-        && !text.contains(" #")
-        && !is_yaml11_word(text);
-    if !safe {
-        return None;
-    }
-    let reread: Value = serde_saphyr::from_str(&format!("v: {text}\n")).ok()?;
-    if reread.get("v") != Some(&Value::String(text.to_string())) {
-        return None;
-    }
-    let doc = Document::from_str(&format!("v: {text}\n")).ok()?;
-    doc.as_mapping()?.get("v")
-}
-
-/// Words YAML 1.1 readers take for booleans or null.
-fn is_yaml11_word(text: &str) -> bool {
-    [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
-    ]
-    .iter()
-    .any(|w| w.eq_ignore_ascii_case(text))
 }
 
 #[cfg(test)]

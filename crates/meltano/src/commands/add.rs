@@ -82,6 +82,18 @@ pub fn run(ctx: &Context, args: AddArgs) -> CliResult<ExitCode> {
                     .find_plugin(name, Some(plugin_type))
                     .is_some()
         };
+        if exists(&name) && args.custom && args.from_ref.is_none() && inherit_from.is_none() {
+            // As in Meltano, `--custom` on an existing plugin asks again and redefines it in
+            // place; its config and other keys stay.
+            let definition = custom(ctx, &args, plugin_type, &name)?;
+            redefine(&project, plugin_type, &name, &definition)?;
+            ctx.printer
+                .out(&format!("Updated {descriptor} '{name}' in your project"));
+            ctx.printer.out("");
+            named.push((plugin_type, name.clone()));
+            added.push((plugin_type, name.clone()));
+            continue;
+        }
         if exists(&name) {
             // Re-adding an index plugin with its own variant refreshes its lock file (`--update`,
             // the default); anything else is left alone with a notice.
@@ -302,6 +314,36 @@ fn install_added(
         }
         Ok(ExitCode::SUCCESS)
     })?
+}
+
+/// Rewrites the definition keys `add --custom` asks for in the file the plugin comes from.
+fn redefine(
+    project: &Project,
+    plugin_type: PluginType,
+    name: &str,
+    definition: &Map<String, Value>,
+) -> CliResult<()> {
+    const DEFINITION_KEYS: [&str; 5] = [
+        "namespace",
+        "pip_url",
+        "executable",
+        "capabilities",
+        "settings",
+    ];
+    let loaded = project.manifest();
+    let origin = loaded
+        .plugin_origin(plugin_type, name)
+        .unwrap_or(loaded.main_file.as_path());
+    let mut file = project.edit(origin).map_err(CliError::meltano)?;
+    file.redefine_plugin(
+        plugin_type,
+        name,
+        &ordered(definition.clone()),
+        &DEFINITION_KEYS,
+        &KEY_ORDER,
+    )
+    .map_err(CliError::meltano)?;
+    file.save().map_err(CliError::meltano)
 }
 
 /// The notice for a plugin that is already in the project (not an error): how to switch it to
@@ -539,10 +581,20 @@ fn from_ref(reference: &str, cli_name: &str) -> CliResult<(Map<String, Value>, V
             "Could not read '{reference}': URLs are not supported by --from-ref yet. Download the file and pass its path."
         )));
     }
+    // A file that cannot be read is a bad option value (exit 2), worded as click words it.
     let text = std::fs::read_to_string(reference).map_err(|e| {
-        CliError::Meltano(format!(
-            "Could not read plugin definition '{reference}': {e}"
-        ))
+        let reason = match e.raw_os_error() {
+            Some(code) => {
+                let text = e.to_string();
+                let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                format!("[Errno {code}] {text}: '{reference}'")
+            }
+            None => e.to_string(),
+        };
+        crate::usage::usage_error(
+            &["add"],
+            format!("Invalid value for '--from-ref': {reason}"),
+        )
     })?;
     let value: Value = serde_saphyr::from_str(&text).map_err(|e| {
         CliError::Meltano(format!("{reference}: not a valid plugin definition: {e}"))

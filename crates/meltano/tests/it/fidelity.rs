@@ -507,3 +507,43 @@ fn environment_metadata_and_schema_merge_with_the_plugins() {
         "{listed}"
     );
 }
+
+/// `add --custom` of a plugin the project has asks again and redefines it in place, as 4.4.1
+/// does (its config stays); the expected file is the one 4.4.1 wrote for the same answers.
+#[test]
+fn add_custom_redefines_an_existing_plugin() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "version: 1\nplugins:\n  extractors:\n  - name: tap-x\n    namespace: tap_x\n    pip_url: tap-x-old\n    executable: tap-x\n    config:\n      a: 1\n",
+    );
+    let out = t.run_with_stdin(
+        &["add", "--plugin-type", "extractor", "tap-x", "--custom"],
+        "tap_y\nn\ntap-x2\ndiscover\nuser\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Updated extractor 'tap-x' in your project\n"));
+    assert_eq!(
+        t.read("meltano.yml"),
+        "version: 1\nplugins:\n  extractors:\n  - name: tap-x\n    namespace: tap_y\n    executable: tap-x2\n    capabilities:\n    - discover\n    settings:\n    - name: user\n    config:\n      a: 1\n"
+    );
+}
+
+#[test]
+fn add_from_a_missing_reference_is_a_usage_error() {
+    let t = TestDir::new();
+    t.write("meltano.yml", "version: 1\n");
+    let out = t.run(&[
+        "add",
+        "--from-ref",
+        "missing.yml",
+        "--plugin-type",
+        "extractor",
+        "tap-z",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).ends_with(
+        "Usage: meltano add [OPTIONS] PLUGIN...\nTry 'meltano add --help' for help.\n\nError: Invalid value for '--from-ref': [Errno 2] No such file or directory: 'missing.yml'\n"
+    ), "{}", stderr(&out));
+    assert_eq!(t.read("meltano.yml"), "version: 1\n");
+}
