@@ -11,7 +11,7 @@ use meltano_core::settings::env_names::{
     plugin_info_vars, project_env_var, read_names, stringify_for_env, write_names,
 };
 use meltano_core::settings::expand::expand_str;
-use meltano_core::settings::extras::plugin_extras;
+use meltano_core::settings::extras::{plugin_extras, plugin_extras_with};
 use meltano_core::settings::nest::nest;
 use meltano_core::settings::project::project_settings;
 use meltano_core::settings::{Kind, Layers, Resolved, SettingOption, SettingSpec};
@@ -278,14 +278,16 @@ impl SettingsStores<'_> {
                 for plugin in std::iter::once(*entry).chain(chain) {
                     plugin.settings.iter().for_each(&mut add);
                 }
-                if let Some(base) =
-                    crate::definitions::base_definition(self.project, *plugin_type, entry)
-                {
-                    crate::definitions::definition_settings(&base)
+                let base = crate::definitions::base_definition(self.project, *plugin_type, entry);
+                if let Some(base) = &base {
+                    crate::definitions::definition_settings(base)
                         .iter()
                         .for_each(&mut add);
                 }
-                specs.extend(plugin_extras(*plugin_type));
+                match &base {
+                    Some(base) => specs.extend(plugin_extras_with(*plugin_type, &base.extras)),
+                    None => specs.extend(plugin_extras(*plugin_type)),
+                }
                 specs
             }
         }

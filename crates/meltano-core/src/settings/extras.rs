@@ -21,6 +21,45 @@ fn extra(plugin_type: PluginType, name: &str, kind: Option<Kind>, default: Value
     }
 }
 
+/// `plugin_type`'s extras for a definition that carries extra keys (`select:`, `dialect:`,
+/// `ext_repo:`, `keywords:` in a lock file): each is the default of the extra of that name, or an
+/// extra of its own, and an object's leaves are extras too, as Meltano reads definitions.
+pub fn plugin_extras_with(
+    plugin_type: PluginType,
+    definition_extras: &indexmap::IndexMap<String, Value>,
+) -> Vec<SettingSpec> {
+    let mut specs = plugin_extras(plugin_type);
+    let defaults: serde_json::Map<String, Value> = definition_extras
+        .iter()
+        .filter(|(key, value)| *key != "hidden" && !value.is_null())
+        .map(|(key, value)| (format!("_{key}"), value.clone()))
+        .collect();
+    for (name, value) in &defaults {
+        match specs.iter_mut().find(|s| &s.name == name) {
+            Some(spec) => spec.default = Some(value.clone()),
+            None => {
+                let mut spec = extra(
+                    plugin_type,
+                    &name[1..],
+                    Kind::of_value(value),
+                    value.clone(),
+                );
+                spec.aliases.clear();
+                specs.push(spec);
+            }
+        }
+    }
+    for (name, value) in super::nest::flatten(&defaults) {
+        if !specs.iter().any(|s| s.name == name) {
+            let mut spec = SettingSpec::named(name);
+            spec.kind = Kind::of_value(&value);
+            spec.default = Some(value);
+            specs.push(spec);
+        }
+    }
+    specs
+}
+
 /// The extras of `plugin_type`, in the order Meltano lists them.
 pub fn plugin_extras(plugin_type: PluginType) -> Vec<SettingSpec> {
     let extra =

@@ -132,7 +132,7 @@ impl Layers<'_> {
             for (name, value) in custom_keys(map, &specs) {
                 let mut spec = SettingSpec::named(name);
                 spec.custom = true;
-                spec.kind = inferred_kind(&value);
+                spec.kind = super::spec::Kind::of_value(&value);
                 specs.push(spec);
             }
         }
@@ -164,8 +164,15 @@ impl Layers<'_> {
         resolved: &mut Resolved,
     ) -> Result<(), ResolveError> {
         let prefix = format!("{}.", spec.name);
-        // As in Meltano, the dotted keys replace the default rather than merging into it.
+        // As in Meltano, the dotted keys replace the default rather than merging into it; only
+        // a definition's own leaves (`_metadata.s.replication-method` from a lock file's
+        // `metadata:`) are defaults that take part.
         let mut object = Map::new();
+        for leaf in self.specs.iter().filter(|s| s.name.starts_with(&prefix)) {
+            if let Some(default) = &leaf.default {
+                super::nest::set_nested(&mut object, &leaf.name[prefix.len()..], default.clone());
+            }
+        }
         let mut source = None;
         for (map, map_source) in [
             (Some(self.manifest), Source::MeltanoYml),
@@ -333,19 +340,6 @@ fn custom_keys(map: &Map<String, Value>, specs: &[SettingSpec]) -> Vec<(String, 
             })
         })
         .collect()
-}
-
-/// The kind a custom setting gets from its YAML value.
-fn inferred_kind(value: &Value) -> Option<super::spec::Kind> {
-    use super::spec::Kind;
-    match value {
-        Value::Bool(_) => Some(Kind::Boolean),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(Kind::Integer),
-        Value::Number(_) => Some(Kind::Decimal),
-        Value::Array(_) => Some(Kind::Array),
-        Value::Object(_) => Some(Kind::Object),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,18 @@ impl Kind {
         Kind::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
     }
 
+    /// The kind a setting gets from a value written for it (custom settings, definition extras).
+    pub fn of_value(value: &Value) -> Option<Kind> {
+        match value {
+            Value::Bool(_) => Some(Kind::Boolean),
+            Value::Number(n) if n.is_i64() || n.is_u64() => Some(Kind::Integer),
+            Value::Number(_) => Some(Kind::Decimal),
+            Value::Array(_) => Some(Kind::Array),
+            Value::Object(_) => Some(Kind::Object),
+            _ => None,
+        }
+    }
+
     /// The meltano.yml spelling.
     pub fn as_str(self) -> &'static str {
         Kind::ALL

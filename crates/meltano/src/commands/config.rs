@@ -402,8 +402,11 @@ fn list(
         out.push(format!(
             "To learn more about Meltano and its settings, visit {SETTINGS_DOCS}"
         ));
-    } else if let Subject::Plugin { entry, .. } = subject
-        && let Some(docs) = entry.docs.as_ref().or(entry.repo.as_ref())
+    } else if let Subject::Plugin { plugin_type, entry } = subject
+        && let Some(docs) = entry.docs.clone().or(entry.repo.clone()).or_else(|| {
+            crate::definitions::base_definition(stores.project, plugin_type, entry)
+                .and_then(|d| d.docs.or(d.repo))
+        })
     {
         if out.last().is_none_or(|l| !l.is_empty()) {
             out.push(String::new());

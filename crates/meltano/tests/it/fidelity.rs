@@ -547,3 +547,22 @@ fn add_from_a_missing_reference_is_a_usage_error() {
     ), "{}", stderr(&out));
     assert_eq!(t.read("meltano.yml"), "version: 1\n");
 }
+
+/// Extra keys of a lock file (`select:`, `metadata:`, `ext_repo:`, `keywords:`) are the defaults of
+/// the extras of those names, or extras of their own; the expected text is what 4.4.1 printed.
+#[test]
+fn definition_extras_are_extra_defaults() {
+    let t = TestDir::from_fixture("definition_extras");
+    let out = t.run(&["config", "print", "tap-demo", "--extras"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = std::fs::read_to_string(
+        crate::common::fixture("definition_extras").join("print_extras_4.4.1.json"),
+    )
+    .unwrap();
+    assert_eq!(stdout(&out), expected);
+
+    let out = t.run(&["config", "list", "tap-demo"]);
+    assert!(stdout(&out).ends_with(
+        "\nTo learn more about extractor 'tap-demo' and its settings, visit https://hub.meltano.com/extractors/tap-demo--acme\n"
+    ), "{}", stdout(&out));
+}
