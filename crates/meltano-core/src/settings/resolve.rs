@@ -234,14 +234,23 @@ impl Layers<'_> {
             {
                 continue;
             }
-            if let Some(value) = self.expand(raw)? {
-                let unexpanded = (&value != raw).then(|| raw.clone());
-                // Cast after expansion, as Meltano does: `port: $DB_PORT` is an integer. A value
-                // that does not cast is kept as written: Meltano fails only when that one
-                // setting is read, and we resolve every setting at once.
-                let value = cast_value(spec, &value).unwrap_or(value);
-                return Ok(found(value, source, unexpanded));
-            }
+            let Some(value) = self.expand(raw)? else {
+                // A value whose `$VAR`s are all unset is unset here, as in Meltano: lower
+                // layers (meltano.yml under an environment, the default) do not show through.
+                return Ok(Resolved {
+                    spec: spec.clone(),
+                    value: None,
+                    source,
+                    unexpanded: Some(raw.clone()),
+                    env_names,
+                });
+            };
+            let unexpanded = (&value != raw).then(|| raw.clone());
+            // Cast after expansion, as Meltano does: `port: $DB_PORT` is an integer. A value
+            // that does not cast is kept as written: Meltano fails only when that one setting
+            // is read, and we resolve every setting at once.
+            let value = cast_value(spec, &value).unwrap_or(value);
+            return Ok(found(value, source, unexpanded));
         }
         if let Some(value) = spec
             .names()
@@ -467,10 +476,9 @@ mod tests {
         let host = settings.iter().find(|r| r.spec.name == "host").unwrap();
         assert_eq!(host.value, Some(json!("db.internal:5432")));
         assert_eq!(host.unexpanded, Some(json!("${HOST}:5432")));
-        assert_eq!(
-            winner(&settings, "user"),
-            (Some(json!("from-db")), Source::Db)
-        );
+        // All its variables unset, the value is unset in meltano.yml: the database value below
+        // does not show through (checked against 4.4.1's `config list`).
+        assert_eq!(winner(&settings, "user"), (None, Source::MeltanoYml));
     }
 
     #[test]

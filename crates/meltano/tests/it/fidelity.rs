@@ -566,3 +566,21 @@ fn definition_extras_are_extra_defaults() {
         "\nTo learn more about extractor 'tap-demo' and its settings, visit https://hub.meltano.com/extractors/tap-demo--acme\n"
     ), "{}", stdout(&out));
 }
+
+/// A value whose variables are all unset is unset where it is written, as in 4.4.1: the
+/// database's value does not show through.
+#[test]
+fn a_value_of_unset_variables_is_unset_at_its_layer() {
+    let t = TestDir::new();
+    t.write("meltano.yml", SETTINGS_PROJECT);
+    let out = t.run(&["config", "set", "--store=db", "tap-foo", "flag", "true"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = t.run(&["config", "list", "tap-foo"]);
+    assert!(
+        stdout(&out).contains(
+            "flag [env: TAP_FOO_FLAG] current value: None (from `meltano.yml`: '$FLAG')\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
