@@ -190,7 +190,7 @@ impl SettingsStores<'_> {
         let process_env = |name: &str| std::env::var(name).ok();
         let overrides = Map::new();
         let strict = self.strict_env_var_mode();
-        let layers = Layers {
+        let mut layers = Layers {
             specs,
             env_names: &env_names,
             overrides: &overrides,
@@ -203,8 +203,32 @@ impl SettingsStores<'_> {
                 .as_ref()
                 .map(|(name, settings)| (name.as_str(), settings.as_slice())),
             expansion: &expansion,
+            extras_expansion: None,
             strict,
         };
+        if matches!(subject, Subject::Project) {
+            return layers.resolve().map_err(CliError::meltano);
+        }
+        // Extras may name the plugin's own settings as it receives them, so the settings are
+        // resolved first (leniently: the second pass reports unset variables in strict mode).
+        layers.strict = false;
+        let first = layers.resolve().map_err(CliError::meltano)?;
+        let own_env: IndexMap<String, String> = first
+            .iter()
+            .filter(|r| !r.spec.is_extra())
+            .filter_map(|r| {
+                let text = stringify_for_env(r.spec.kind, r.value.as_ref()?)?;
+                Some((r, text))
+            })
+            .flat_map(|(r, text)| {
+                self.write_env_names(&subject, &r.spec)
+                    .into_iter()
+                    .map(move |name| (name, text.clone()))
+            })
+            .collect();
+        let own = |name: &str| own_env.get(name).cloned();
+        layers.strict = strict;
+        layers.extras_expansion = Some(&own);
         layers.resolve().map_err(CliError::meltano)
     }
 

@@ -117,6 +117,9 @@ pub struct Layers<'a> {
     pub inherited: Option<(&'a str, &'a [Resolved])>,
     /// Variables available to `$VAR` expansion.
     pub expansion: &'a dyn Fn(&str) -> Option<String>,
+    /// Variables extras may also name: the plugin's own settings as it receives them
+    /// (`target_schema: $TARGET_X_DEFAULT_TARGET_SCHEMA`), checked before `expansion`.
+    pub extras_expansion: Option<&'a dyn Fn(&str) -> Option<String>>,
     /// `ff.strict_env_var_mode`: an unset `$VAR` is an error.
     pub strict: bool,
 }
@@ -183,7 +186,7 @@ impl Layers<'_> {
                 let Some(key) = name.strip_prefix(&prefix) else {
                     continue;
                 };
-                if let Some(value) = self.expand(&raw)? {
+                if let Some(value) = self.expand(spec, &raw)? {
                     super::nest::set_nested(&mut object, key, value);
                     source = Some(map_source.clone());
                 }
@@ -234,7 +237,7 @@ impl Layers<'_> {
             {
                 continue;
             }
-            let Some(value) = self.expand(raw)? else {
+            let Some(value) = self.expand(spec, raw)? else {
                 // A value whose `$VAR`s are all unset is unset here, as in Meltano: lower
                 // layers (meltano.yml under an environment, the default) do not show through.
                 return Ok(Resolved {
@@ -275,7 +278,7 @@ impl Layers<'_> {
             ));
         }
         let default = match &spec.default {
-            Some(raw) => self.expand(raw)?,
+            Some(raw) => self.expand(spec, raw)?,
             None => None,
         };
         let unexpanded = match (&default, &spec.default) {
@@ -292,11 +295,17 @@ impl Layers<'_> {
     }
 
     /// `$VAR`-expands a value; a string that expands to nothing counts as unset.
-    fn expand(&self, raw: &Value) -> Result<Option<Value>, ResolveError> {
+    fn expand(&self, spec: &SettingSpec, raw: &Value) -> Result<Option<Value>, ResolveError> {
         if raw.is_null() {
             return Ok(None);
         }
-        let value = expand_value(raw, self.expansion, self.strict)?;
+        let value = match self.extras_expansion.filter(|_| spec.is_extra()) {
+            Some(extra) => {
+                let lookup = |name: &str| extra(name).or_else(|| (self.expansion)(name));
+                expand_value(raw, &lookup, self.strict)?
+            }
+            None => expand_value(raw, self.expansion, self.strict)?,
+        };
         Ok((!value.is_null()).then_some(value))
     }
 }
@@ -416,6 +425,7 @@ mod tests {
                 db: &self.db,
                 inherited,
                 expansion: &expansion,
+                extras_expansion: None,
                 strict: false,
             }
             .resolve()
@@ -580,6 +590,7 @@ mod tests {
             db: &empty,
             inherited: None,
             expansion: &none,
+            extras_expansion: None,
             strict: false,
         };
         assert!(

@@ -584,3 +584,45 @@ fn a_value_of_unset_variables_is_unset_at_its_layer() {
         stdout(&out)
     );
 }
+
+/// `compile` lists the project's own setting definitions before the lock file's, and shows an
+/// empty secret as it is, as 4.4.1's manifests do.
+#[test]
+fn compile_orders_settings_and_leaves_empty_secrets_alone() {
+    let t = TestDir::from_fixture("definition_extras");
+    t.write(
+        "meltano.yml",
+        "version: 1\nplugins:\n  extractors:\n  - name: tap-demo\n    variant: acme\n    pip_url: tap-demo\n    settings:\n    - name: own_setting\n    config:\n      api_key: ''\n",
+    );
+    let out = t.run(&["compile"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&t.read(".meltano/manifests/meltano-manifest.json")).unwrap();
+    let plugin = &manifest["plugins"]["extractors"][0];
+    let names: Vec<&str> = plugin["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"own_setting"), "{names:?}");
+    assert!(names.contains(&"api_key"), "{names:?}");
+    assert_eq!(plugin["env"]["TAP_DEMO_API_KEY"], "", "{}", plugin["env"]);
+}
+
+/// Extras may name the plugin's own settings by the variables it receives them as.
+#[test]
+fn extras_expand_the_plugins_own_settings() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "version: 1\nplugins:\n  extractors:\n  - name: tap-foo\n    namespace: tap_foo\n    executable: /bin/true\n    settings:\n    - name: schema_name\n    config:\n      schema_name: raw_foo\n    load_schema: $TAP_FOO_SCHEMA_NAME\n",
+    );
+    let out = t.run(&["config", "print", "tap-foo", "--extras"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("\"_load_schema\": \"raw_foo\""),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -222,22 +222,19 @@ fn with_definition(
     Ok(compiled)
 }
 
-/// Setting definitions of the entry replace the definition's of the same name; new ones follow.
+/// The entry's setting definitions first (as 4.4.1 lists them), then the definition's that the
+/// entry does not redefine.
 fn merge_settings(base: &mut Vec<Value>, own: Value) {
     let Value::Array(own) = own else {
         return;
     };
     let name_of = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_string);
-    for setting in own {
-        let name = name_of(&setting);
-        match base
-            .iter_mut()
-            .find(|b| name.is_some() && name_of(b) == name)
-        {
-            Some(existing) => *existing = setting,
-            None => base.push(setting),
-        }
-    }
+    let redefined: Vec<Option<String>> = own.iter().map(name_of).collect();
+    base.retain(|b| {
+        let name = name_of(b);
+        name.is_none() || !redefined.contains(&name)
+    });
+    base.splice(0..0, own);
 }
 
 /// `kind: password` is Meltano's old spelling of `sensitive: true`; the manifest says both.
@@ -251,8 +248,14 @@ fn mark_password_sensitive(setting: &mut Value) {
 }
 
 /// Whether a setting with a value must be hidden.
+/// Whether a setting's value must be hidden: a sensitive one that is set to something (4.4.1
+/// shows an empty secret as it is).
 fn is_secret(resolved: &Resolved) -> bool {
-    resolved.spec.is_sensitive() && resolved.value.as_ref().is_some_and(|v| !v.is_null())
+    resolved.spec.is_sensitive()
+        && resolved
+            .value
+            .as_ref()
+            .is_some_and(meltano_core::python::is_truthy)
 }
 
 /// A set value as its variables carry it, secrets redacted.
@@ -261,13 +264,11 @@ fn env_text(resolved: &Resolved, options: Options, root: &ProjectRoot) -> Option
         .value
         .as_ref()
         .and_then(|v| stringify_for_env(resolved.spec.kind, v))?;
-    Some(Value::String(
-        if options.safe && resolved.spec.is_sensitive() {
-            REDACTED.to_string()
-        } else {
-            root.hide(&text)
-        },
-    ))
+    Some(Value::String(if options.safe && is_secret(resolved) {
+        REDACTED.to_string()
+    } else {
+        root.hide(&text)
+    }))
 }
 
 /// Replaces the value of setting `name` in `map`, written dotted (`a.b: x`) or nested
