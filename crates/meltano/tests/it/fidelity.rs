@@ -506,6 +506,12 @@ fn environment_metadata_and_schema_merge_with_the_plugins() {
         listed.contains("_metadata.orders.replication-key [env: TAP_SHOP__METADATA_ORDERS_REPLICATION_KEY] current value: 'updated_at' (from `meltano.yml`)"),
         "{listed}"
     );
+    // Without --extras they are listed under custom extras, as 4.4.1 lists them.
+    let listed = stdout(&t.run(&["config", "list", "tap-shop"]));
+    assert!(
+        listed.starts_with("Custom extras, plugin-specific options handled by Meltano:\n_metadata.orders.replication-key [env: TAP_SHOP__METADATA_ORDERS_REPLICATION_KEY] current value: 'updated_at' (from `meltano.yml`)\n"),
+        "{listed}"
+    );
 }
 
 /// `add --custom` of a plugin the project has asks again and redefines it in place, as 4.4.1
