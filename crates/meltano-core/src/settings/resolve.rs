@@ -98,6 +98,9 @@ pub enum ResolveError {
     Expand(#[from] ExpandError),
 }
 
+/// A variable lookup.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Everything the resolver reads; callers gather it from files, the environment and the database.
 pub struct Layers<'a> {
     /// The definitions, extras (`_select`, ...) included.
@@ -119,7 +122,7 @@ pub struct Layers<'a> {
     pub expansion: &'a dyn Fn(&str) -> Option<String>,
     /// Variables extras may also name: the plugin's own settings as it receives them
     /// (`target_schema: $TARGET_X_DEFAULT_TARGET_SCHEMA`), checked before `expansion`.
-    pub extras_expansion: Option<&'a dyn Fn(&str) -> Option<String>>,
+    pub extras_expansion: Option<Lookup<'a>>,
     /// `ff.strict_env_var_mode`: an unset `$VAR` is an error.
     pub strict: bool,
 }
