@@ -7,15 +7,16 @@
 //! `$MELTANO_RS_TEST_CACHE` (default: `<temp dir>/meltano-rs-test-cache`), keyed by release, engine and (for
 //! PostgreSQL, whose dumps we keep) server version, so a rerun only restores files.
 //!
-//! The first run installs up to six releases (about a minute each) and drives each project on each engine (about
-//! half a minute each); when a release cannot be installed here — no Python old enough, or no package index —
-//! [`prepare`] says why and the test is skipped.
+//! The first run installs six releases (30–75 s each without a pip cache) and drives each project on each
+//! engine (30–70 s each): about ten minutes on two busy cores, against half a minute once cached. When a release
+//! cannot be installed here — no Python old enough (2.0 to 2.7 need Python 3.9 or 3.10, looked up on `PATH` and
+//! in pyenv), or no package index — [`prepare`] says why and the test passes without checking.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use meltano_db::Dialect;
 use meltano_test::PgServer;
@@ -56,11 +57,17 @@ pub struct Prepared {
 pub struct Skip(pub String);
 
 impl Skip {
-    /// Prints why the test checks nothing here (the harness shows it with the test's output).
-    #[allow(clippy::print_stderr)] // a skipped test must say why
+    /// Says why the test checks nothing here (see [`say`]).
     pub fn report(self) {
-        eprintln!("{}", self.0);
+        say(&self.0);
     }
+}
+
+/// Writes a line straight to the terminal's stderr: the test harness only captures `print!`-style output, and
+/// a skip or a minutes-long first run should be visible without `--nocapture`.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The old database of `release` on `dialect`, made (or taken from the cache) as the module docs describe.
@@ -142,25 +149,28 @@ fn with_lock<T>(path: &Path, f: impl FnOnce() -> T) -> T {
     result
 }
 
-/// The `meltano` executable of `release`, installing it on first use. A failure is remembered for the rest of
-/// the process, so the tests of both engines do not each wait for pip to fail.
+/// The `meltano` executable of `release`, installing it on first use. The outcome, a failure included, is
+/// settled once per process, so the tests of both engines do not each wait for pip.
 fn venv(release: Release) -> Result<PathBuf, Skip> {
-    static RESULTS: OnceLock<Mutex<HashMap<&'static str, Result<PathBuf, String>>>> =
-        OnceLock::new();
-    let results = RESULTS.get_or_init(Mutex::default);
-    if let Some(result) = results.lock().unwrap().get(release.version) {
-        return result.clone().map_err(Skip);
-    }
-    let dir = cache_root().join(format!("venv-meltano-{}", release.version));
-    let result = with_lock(&dir, || install(release, &dir));
-    results
-        .lock()
-        .unwrap()
-        .insert(release.version, result.clone());
-    result.map_err(Skip)
+    type Outcome = Arc<OnceLock<Result<PathBuf, String>>>;
+    static OUTCOMES: OnceLock<Mutex<HashMap<&'static str, Outcome>>> = OnceLock::new();
+    let outcome = Arc::clone(
+        OUTCOMES
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap()
+            .entry(release.version)
+            .or_default(),
+    );
+    outcome
+        .get_or_init(|| {
+            let dir = cache_root().join(format!("venv-meltano-{}", release.version));
+            with_lock(&dir, || install(release, &dir))
+        })
+        .clone()
+        .map_err(Skip)
 }
 
-#[allow(clippy::print_stderr)] // minutes of pip deserve a word (shown with --nocapture)
 fn install(release: Release, dir: &Path) -> Result<PathBuf, String> {
     let meltano = dir.join("bin").join("meltano");
     let marker = dir.join("meltano-rs-complete");
@@ -179,12 +189,12 @@ fn install(release: Release, dir: &Path) -> Result<PathBuf, String> {
             .map_err(|e| format!("remove a half-made {}: {e}", dir.display()))?;
     }
     let started = std::time::Instant::now();
-    eprintln!(
+    say(&format!(
         "installing meltano=={} with {} into {} (once; cached for later runs)",
         release.version,
         python.display(),
         dir.display()
-    );
+    ));
     let output = Command::new(&python)
         .args(["-m", "venv"])
         .arg(dir)
@@ -223,7 +233,7 @@ fn install(release: Release, dir: &Path) -> Result<PathBuf, String> {
     if !output.status.success() {
         let _ = fs::remove_dir_all(dir);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        let tail: Vec<&str> = stderr.lines().rev().take(4).collect();
         return Err(format!(
             "skipped: `pip install meltano=={}` failed here:\n{}",
             release.version,
@@ -231,11 +241,11 @@ fn install(release: Release, dir: &Path) -> Result<PathBuf, String> {
         ));
     }
     fs::write(&marker, "").map_err(|e| format!("write {}: {e}", marker.display()))?;
-    eprintln!(
+    say(&format!(
         "installed meltano=={} in {:.0?}",
         release.version,
         started.elapsed()
-    );
+    ));
     Ok(meltano)
 }
 
@@ -473,7 +483,6 @@ fn run_scenario(meltano: &Path, project: &Path, uri: &str) {
 }
 
 /// Makes the old database and its upgraded copy in the cache entry `entry` (see the module docs).
-#[allow(clippy::print_stderr)] // a long first run says what it did (shown with --nocapture)
 fn generate(entry: &Path, dialect: Dialect, old_meltano: &Path, reference: &Path) {
     let started = std::time::Instant::now();
     if entry.exists() {
@@ -508,11 +517,11 @@ fn generate(entry: &Path, dialect: Dialect, old_meltano: &Path, reference: &Path
     };
     fs::write(entry.join("reference-state-list.txt"), list).unwrap();
     fs::write(entry.join("complete"), "").unwrap();
-    eprintln!(
+    say(&format!(
         "made the databases of {} in {:.0?} (once; cached for later runs)",
         entry.display(),
         started.elapsed()
-    );
+    ));
 }
 
 fn reference_list(reference: &Path, project: &Path, uri: &str) -> String {

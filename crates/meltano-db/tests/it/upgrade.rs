@@ -528,7 +528,9 @@ async fn hand_built_database_upgrades_like_meltano(ours: Fixture) {
 }
 both_dialects!(hand_built_database_upgrades_like_meltano);
 
-async fn a_run_without_a_name_gets_no_state(fixture: Fixture) {
+/// History on which Meltano's own migration fails (see docs/compatibility.md) is upgraded: a run without a name
+/// gets no record, a payload that is not JSON counts for nothing, and an object merged over a scalar wins.
+async fn history_meltano_cannot_migrate_is_upgraded(fixture: Fixture) {
     create_tables_at_meltano_2_0(&fixture).await;
     fixture
         .exec(&[
@@ -537,19 +539,23 @@ async fn a_run_without_a_name_gets_no_state(fixture: Fixture) {
              (1, NULL, 'SUCCESS', '2024-01-01 00:00:00', '{\"singer_state\": {}}', 1)",
             "INSERT INTO job (id, job_id, state, ended_at, payload, payload_flags) VALUES \
              (2, 'named', 'SUCCESS', '2024-01-01 00:00:00', 'not JSON', 1)",
+            "INSERT INTO job (id, job_id, state, ended_at, payload, payload_flags) VALUES \
+             (3, 'merged', 'SUCCESS', '2024-01-01 00:00:00', '{\"singer_state\": {\"x\": 1}}', 1)",
+            "INSERT INTO job (id, job_id, state, ended_at, payload, payload_flags) VALUES \
+             (4, 'merged', 'SUCCESS', '2024-01-01 00:00:01', '{\"singer_state\": {\"x\": {\"y\": 2}}}', 2)",
         ])
         .await;
     let db = SystemDb::open(&fixture.config()).await.unwrap();
     db.close().await;
     assert_eq!(
         fixture
-            .strings("SELECT state_id || '|' || partial_state FROM state")
+            .strings("SELECT state_id || '|' || partial_state FROM state ORDER BY state_id")
             .await,
-        ["named|{}"]
+        ["merged|{\"singer_state\": {\"x\": {\"y\": 2}}}", "named|{}"]
     );
-    assert_eq!(history(&fixture).await.len(), 2);
+    assert_eq!(history(&fixture).await.len(), 4);
 }
-both_dialects!(a_run_without_a_name_gets_no_state);
+both_dialects!(history_meltano_cannot_migrate_is_upgraded);
 
 async fn state_table_of_meltano_2_7_0_is_replaced(fixture: Fixture) {
     create_tables_at_meltano_2_0(&fixture).await;
