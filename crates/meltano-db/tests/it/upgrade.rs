@@ -363,6 +363,32 @@ const HISTORY: &[Run] = &[
         Some(r#"{"singer_state": {"d": 1}}"#),
         3,
     ),
+    // `e`: the cut-off is compared as the timestamp Meltano read back (on SQLite, the text re-rendered with
+    // microseconds), so a run that ended at the same instant is not "after" it.
+    (
+        14,
+        Some("e"),
+        "SUCCESS",
+        Some("2024-01-05 00:00:00"),
+        Some(r#"{"singer_state": {"e": 1}}"#),
+        1,
+    ),
+    (
+        15,
+        Some("e"),
+        "STATE_EDIT",
+        Some("2024-01-05 00:00:00.000000"),
+        Some(r#"{"singer_state": {"e": 2}}"#),
+        2,
+    ),
+    (
+        16,
+        Some("e"),
+        "STATE_EDIT",
+        Some("2024-01-05 00:00:00.000001"),
+        Some(r#"{"singer_state": {"f": 3}}"#),
+        2,
+    ),
 ];
 
 /// `(state_id, partial_state)` after the upgrade, as Meltano 4.4.1 writes them; `completed_state` is `{}` and
@@ -378,6 +404,7 @@ const EXPECTED_STATE: &[(&str, &str)] = &[
     ),
     ("c", "{}"),
     ("d", r#"{"singer_state": {"d": 1}}"#),
+    ("e", r#"{"singer_state": {"e": 1, "f": 3}}"#),
 ];
 
 /// Creates the tables of Meltano 2.0's revision (recording no revision).
@@ -632,7 +659,7 @@ async fn concurrent_opens_upgrade_once(fixture: Fixture) {
     assert_eq!(
         ours.strings("SELECT state_id FROM state ORDER BY state_id")
             .await,
-        ["a", "b", "c", "d"]
+        ["a", "b", "c", "d", "e"]
     );
 }
 both_dialects!(concurrent_opens_upgrade_once);
