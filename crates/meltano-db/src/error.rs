@@ -49,12 +49,14 @@ pub enum DbError {
         source: sqlx::Error,
     },
 
-    /// The database carries an alembic revision this version cannot work with.
+    /// The database carries an alembic revision we cannot migrate from: older than Meltano 2.0's, newer than
+    /// ours, or not Meltano's at all.
     #[error(
-        "the system database is at alembic revision `{revision}`, but meltano-rs only works with revision \
-         `{HEAD_REVISION}` (Meltano 4.1 to 4.4): it was created by an older or newer Meltano. Run \
-         `meltano upgrade database` with Python Meltano 4.4 first (meltano-rs does not migrate other revisions yet), \
-         or point `database_uri` at another database"
+        "the system database is at alembic revision `{revision}`, which meltano-rs cannot migrate: it upgrades \
+         databases made by Meltano 2.0 or later (revision `13e8639c6d2b` on) to revision `{HEAD_REVISION}` \
+         (Meltano 4.1 to 4.4), so this one was created by an older or newer Meltano. For an older one, run \
+         `meltano upgrade database` with Python Meltano 4.4 first; otherwise point `database_uri` at another \
+         database"
     )]
     UnknownRevision {
         /// The revision(s) found in `alembic_version`, comma-separated.

@@ -3,8 +3,9 @@
 //!
 //! This crate owns the translation of SQLAlchemy-style `database_uri` values, connecting with Meltano's retry
 //! policy, and the schema: it opens a database that Meltano 4.1–4.4 created (alembic revision
-//! [`HEAD_REVISION`]) in place without touching its rows, and creates that same schema in an empty database so
-//! Python Meltano can keep using it. It must not leak SQL: every statement lives here, behind methods of
+//! [`HEAD_REVISION`]) in place without touching its rows, upgrades one made by Meltano 2.0 to 4.0 to that
+//! revision as alembic would, and creates that same schema in an empty database, so Python Meltano can keep
+//! using it. It must not leak SQL: every statement lives here, behind methods of
 //! [`SystemDb`]. It does not print; connection retries are reported through a callback ([`RetryAttempt`]).
 
 mod error;
@@ -25,7 +26,7 @@ pub use error::DbError;
 pub use runs::{PayloadFlag, RunRow, RunState, format_timestamp, parse_timestamp};
 pub use uri::redact_uri;
 
-/// The alembic revision of Meltano 4.1–4.4's schema: the only one we open, and the one we create.
+/// The alembic revision of Meltano 4.1–4.4's schema: the one we create, and the one we upgrade older databases to.
 pub const HEAD_REVISION: &str = "c0efb3c314eb";
 
 /// How to reach the system database; mirrors the `database_uri`, `database_max_retries` and
@@ -97,7 +98,8 @@ pub struct SystemDb {
 }
 
 impl SystemDb {
-    /// Connects (retrying), enables WAL on SQLite, creates the SQLite file's parent dirs, and migrates to head.
+    /// Connects (retrying), enables WAL on SQLite, creates the SQLite file's parent dirs, and migrates to head
+    /// (creating the schema, or upgrading a database made by Meltano 2.0 or later, in one transaction).
     pub async fn open(cfg: &DbConfig) -> Result<SystemDb, DbError> {
         Self::open_with(cfg, |_| {}).await
     }

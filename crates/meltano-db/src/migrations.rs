@@ -3,12 +3,15 @@
 //! Meltano manages its schema with alembic; a database it created records its revision in `alembic_version`.
 //! We reproduce the head schema (`c0efb3c314eb`, Meltano 4.1 to 4.4) exactly as Meltano leaves it, including the
 //! constraint and sequence names PostgreSQL inherited from the old `job` table, so that Python Meltano keeps
-//! working on a database we created and future alembic migrations find the names they expect.
+//! working on a database we created and future alembic migrations find the names they expect. A database made by
+//! Meltano 2.0 or later is upgraded by our own version of each alembic revision since (see [`upgrade`]).
 
 use sqlx::AnyConnection;
 use sqlx::Connection;
 
 use crate::{DbError, Dialect, HEAD_REVISION};
+
+mod upgrade;
 
 /// The head schema on SQLite, statement by statement, as Meltano 4.4.1 creates it.
 const SQLITE_HEAD: &[&str] = &[
@@ -48,12 +51,55 @@ const MELTANO_TABLES: &[&str] = &["runs", "state", "plugin_settings", "job"];
 /// Serialises concurrent first-time migrations of one PostgreSQL database (an arbitrary constant: "meltano").
 const PG_MIGRATION_LOCK: i64 = 0x006d_656c_7461_6e6f;
 
+/// Where the revision recorded in `alembic_version` leaves a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// No revision yet: the schema is to be created.
+    Nothing,
+    /// At [`HEAD_REVISION`]: nothing to do.
+    Head,
+    /// At an older revision we can upgrade from: the index in [`upgrade::UPGRADES`] of the first step to run.
+    Behind(usize),
+}
+
 /// Brings the database to [`HEAD_REVISION`]: creates the schema in an empty database, leaves a database already
-/// at head untouched, and refuses any other revision.
+/// at head untouched, upgrades one made by Meltano 2.0 to 4.0 step by step as alembic would, and refuses any
+/// other revision.
+///
+/// Creating and upgrading happen in one transaction that first takes the write lock (SQLite) or an advisory
+/// lock (PostgreSQL) and then reads the revision again, so of two processes opening the same old database
+/// only one migrates it and the other finds it at head; a failure part-way leaves the database as it was.
 pub(crate) async fn migrate(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), DbError> {
-    if check_revision(conn, dialect).await? {
+    if check_revision(conn, dialect).await? == Found::Head {
         return Ok(());
     }
+    if dialect == Dialect::Postgres {
+        return migrate_locked(conn, dialect).await;
+    }
+    // Alembic runs on Python's sqlite3, which leaves foreign keys unenforced, so dropping the old UI's tables
+    // never trips over a table of the user's that still points at them; sqlx enforces them. Turn enforcement
+    // off as alembic has it (SQLite ignores this inside a transaction, hence here) and back on afterwards.
+    set_sqlite_foreign_keys(conn, false).await?;
+    let result = migrate_locked(conn, dialect).await;
+    let restored = set_sqlite_foreign_keys(conn, true).await;
+    result.and(restored)
+}
+
+async fn set_sqlite_foreign_keys(conn: &mut AnyConnection, on: bool) -> Result<(), DbError> {
+    let sql = if on {
+        "PRAGMA foreign_keys = ON"
+    } else {
+        "PRAGMA foreign_keys = OFF"
+    };
+    sqlx::query(sql)
+        .execute(conn)
+        .await
+        .map_err(DbError::query("switch foreign key enforcement"))?;
+    Ok(())
+}
+
+/// [`migrate`]'s transaction: takes the lock, reads the revision again and creates or upgrades the schema.
+async fn migrate_locked(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), DbError> {
     let mut tx = match dialect {
         // IMMEDIATE takes the write lock now, so a concurrent first open waits instead of failing mid-way.
         Dialect::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
@@ -69,13 +115,26 @@ pub(crate) async fn migrate(conn: &mut AnyConnection, dialect: Dialect) -> Resul
             .map_err(DbError::query("lock the database for migration"))?;
     }
     // Someone may have migrated while we waited for the lock.
-    if check_revision(tx_conn, dialect).await? {
-        return Ok(());
+    match check_revision(tx_conn, dialect).await? {
+        Found::Head => return Ok(()),
+        Found::Nothing => create_schema(tx_conn, dialect).await?,
+        Found::Behind(first) => {
+            for step in &upgrade::UPGRADES[first..] {
+                upgrade::run(tx_conn, dialect, step).await?;
+            }
+        }
     }
-    let has_version_table = table_exists(tx_conn, dialect, "alembic_version").await?;
+    tx.commit()
+        .await
+        .map_err(DbError::query("commit the migration"))
+}
+
+/// Creates the head schema in a database that has no revision, refusing one that already holds Meltano's tables.
+async fn create_schema(conn: &mut AnyConnection, dialect: Dialect) -> Result<(), DbError> {
+    let has_version_table = table_exists(conn, dialect, "alembic_version").await?;
     let mut existing = Vec::new();
     for table in MELTANO_TABLES {
-        if table_exists(tx_conn, dialect, table).await? {
+        if table_exists(conn, dialect, table).await? {
             existing.push(format!("`{table}`"));
         }
     }
@@ -93,30 +152,34 @@ pub(crate) async fn migrate(conn: &mut AnyConnection, dialect: Dialect) -> Resul
             continue;
         }
         sqlx::query(*statement)
-            .execute(&mut *tx_conn)
+            .execute(&mut *conn)
             .await
             .map_err(DbError::query("create the schema"))?;
     }
     sqlx::query("INSERT INTO alembic_version (version_num) VALUES ($1)")
         .bind(HEAD_REVISION)
-        .execute(&mut *tx_conn)
+        .execute(&mut *conn)
         .await
         .map_err(DbError::query("record the schema revision"))?;
-    tx.commit()
-        .await
-        .map_err(DbError::query("commit the schema"))
+    Ok(())
 }
 
-/// `Ok(true)` when the database is at head, `Ok(false)` when it has no revision yet, an error otherwise.
-async fn check_revision(conn: &mut AnyConnection, dialect: Dialect) -> Result<bool, DbError> {
+/// Reads the recorded revision: [`Found`] for one we can work with, an error for any other.
+async fn check_revision(conn: &mut AnyConnection, dialect: Dialect) -> Result<Found, DbError> {
     let revisions = revisions(conn, dialect).await?;
     match revisions.as_slice() {
-        [] => Ok(false),
-        [only] if only == HEAD_REVISION => Ok(true),
-        _ => Err(DbError::UnknownRevision {
-            revision: revisions.join(", "),
-        }),
+        [] => return Ok(Found::Nothing),
+        [only] if only == HEAD_REVISION => return Ok(Found::Head),
+        [only] => {
+            if let Some(first) = upgrade::UPGRADES.iter().position(|s| s.from == only) {
+                return Ok(Found::Behind(first));
+            }
+        }
+        _ => {}
     }
+    Err(DbError::UnknownRevision {
+        revision: revisions.join(", "),
+    })
 }
 
 /// The revisions recorded in `alembic_version` (none when the table does not exist).
@@ -135,7 +198,7 @@ pub(crate) async fn revisions(
 
 /// Whether `table` exists where unqualified names resolve to (PostgreSQL: the `current_schema()`, i.e. the
 /// first existing schema of the `search_path`, where `CREATE TABLE` puts new tables).
-async fn table_exists(
+pub(crate) async fn table_exists(
     conn: &mut AnyConnection,
     dialect: Dialect,
     table: &str,

@@ -226,6 +226,41 @@ impl PgServer {
             .arg(sql))?;
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
+
+    /// Runs the SQL file `path` with `psql` in database `db`, stopping at the first error: restores a plain
+    /// [`PgServer::dump`].
+    pub fn psql_file(&self, db: &str, path: &Path) -> Result<(), PgError> {
+        run(Command::new(self.bin.join("psql"))
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+            ])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-d")
+            .arg(db)
+            .arg("-f")
+            .arg(path))
+        .map(drop)
+    }
+
+    /// `pg_dump` of database `db` in plain SQL, with extra arguments such as `--schema-only`: a whole database
+    /// kept as a file, or its schema compared as text.
+    pub fn dump(&self, db: &str, args: &[&str]) -> Result<String, PgError> {
+        let output = run(Command::new(self.bin.join("pg_dump"))
+            .args(["-h", "127.0.0.1", "-U", "postgres"])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(args)
+            .arg(db))?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
 }
 
 impl Drop for PgServer {

@@ -129,19 +129,20 @@ async fn meltano_database_is_kept_byte_for_byte(fixture: Fixture) {
 both_dialects!(meltano_database_is_kept_byte_for_byte);
 
 async fn other_revision_is_refused(fixture: Fixture) {
-    fixture.create_reference_schema("6828cc5b1a4f").await;
+    fixture.create_reference_schema("d135f52a6f49").await;
     fixture.insert_reference_rows().await;
     let rows = fixture.rows().await;
 
     let err = SystemDb::open(&fixture.config()).await.unwrap_err();
     assert!(
-        matches!(&err, DbError::UnknownRevision { revision } if revision == "6828cc5b1a4f"),
+        matches!(&err, DbError::UnknownRevision { revision } if revision == "d135f52a6f49"),
         "{err:?}"
     );
     let message = err.to_string();
     for needle in [
-        "`6828cc5b1a4f`",
+        "`d135f52a6f49`",
         "older or newer Meltano",
+        "Meltano 2.0 or later",
         "meltano upgrade database",
         HEAD_REVISION,
     ] {

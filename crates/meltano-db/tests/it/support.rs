@@ -35,6 +35,8 @@ pub struct Fixture {
     pub uri: String,
     /// A plain sqlx URL for raw access.
     raw_url: String,
+    /// The SQLite file, or the PostgreSQL database's name.
+    location: String,
     _dir: Option<TempDir>,
 }
 
@@ -55,6 +57,7 @@ impl Fixture {
                 "sqlite://{}?mode=rwc",
                 path.replace('%', "%25").replace(' ', "%20")
             ),
+            location: path.to_owned(),
             _dir: Some(dir),
         }
     }
@@ -66,8 +69,15 @@ impl Fixture {
             dialect: Dialect::Postgres,
             uri: server.uri(&db),
             raw_url: format!("postgres://postgres@127.0.0.1:{}/{db}", server.port()),
+            location: db,
             _dir: None,
         }
+    }
+
+    /// The database name of a PostgreSQL fixture, on `PgServer::shared()`.
+    pub fn pg_database(&self) -> &str {
+        assert_eq!(self.dialect, Dialect::Postgres);
+        &self.location
     }
 
     pub fn config(&self) -> DbConfig {
