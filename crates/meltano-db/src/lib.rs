@@ -23,7 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection};
 
 pub use error::DbError;
-pub use runs::{PayloadFlag, RunRow, RunState, format_timestamp, parse_timestamp};
+pub use runs::{Claim, PayloadFlag, RunRow, RunState, format_timestamp, parse_timestamp};
 pub use uri::redact_uri;
 
 /// The alembic revision of Meltano 4.1–4.4's schema: the one we create, and the one we upgrade older databases to.
@@ -143,8 +143,21 @@ impl SystemDb {
         migrations::migrate(&mut conn, target.dialect).await?;
 
         let in_memory = target.dialect == Dialect::Sqlite && target.sqlite_file.is_none();
+        let sqlite = target.dialect == Dialect::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(4)
+            // Concurrent runs share the file: a writer waits for the lock rather than failing
+            // with "database is locked" (sqlx's own 5 s is short for many runs ending at once).
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        sqlx::query("PRAGMA busy_timeout = 60000")
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             // An in-memory database lives only while a connection to it is open.
             .min_connections(u32::from(in_memory))
             .idle_timeout((!in_memory).then_some(Duration::from_secs(60)))

@@ -7,7 +7,7 @@
 
 use chrono::NaiveDateTime;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use crate::{DbError, Dialect, SystemDb};
 
@@ -89,6 +89,24 @@ impl SystemDb {
         trigger: &str,
         now: NaiveDateTime,
     ) -> Result<i64, DbError> {
+        let mut tx = self.begin_write().await?;
+        let id = self
+            .insert_run(&mut tx, job_name, run_id, trigger, now)
+            .await?;
+        tx.commit()
+            .await
+            .map_err(DbError::query("record the start of a run"))?;
+        Ok(id)
+    }
+
+    async fn insert_run(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        job_name: &str,
+        run_id: &uuid::Uuid,
+        trigger: &str,
+        now: NaiveDateTime,
+    ) -> Result<i64, DbError> {
         let sql = format!(
             "INSERT INTO runs (job_name, state, started_at, last_heartbeat_at, payload, payload_flags, run_id, \"trigger\") \
              VALUES ($1, $2, {}, {}, $5, $6, {}, $8) RETURNING CAST(id AS BIGINT)",
@@ -106,7 +124,7 @@ impl SystemDb {
             .bind(0_i32)
             .bind(run_id.simple().to_string())
             .bind(trigger)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut **tx)
             .await
             .map_err(DbError::query("record the start of a run"))?;
         row.try_get::<i64, _>(0)
@@ -154,14 +172,24 @@ impl SystemDb {
         error: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<(), DbError> {
-        let mut tx = self
-            .pool
-            .begin()
+        let mut tx = self.begin_write().await?;
+        self.finish_in(&mut tx, id, state, error, now).await?;
+        tx.commit()
             .await
-            .map_err(DbError::query("begin a transaction"))?;
+            .map_err(DbError::query("commit the end of a run"))
+    }
+
+    async fn finish_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+        state: RunState,
+        error: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<(), DbError> {
         let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM runs WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(DbError::query("read a run's payload"))?
             .flatten();
@@ -175,13 +203,82 @@ impl SystemDb {
             .bind(format_timestamp(now))
             .bind(payload)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(DbError::query("record the end of a run"))?;
+        Ok(())
+    }
+
+    /// Claims `job_name` (a state ID) for a new run in one step: in one write transaction
+    /// (`BEGIN IMMEDIATE` on SQLite, an advisory lock on the name on PostgreSQL) the rows still
+    /// `RUNNING` are read, those `stale` names a reason for are marked `DEAD`, and the new row is
+    /// inserted unless a live run remains (or `force`). Two runs claiming at once cannot both go.
+    /// Also returns the stale runs marked dead, with their reasons.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn claim_run(
+        &self,
+        job_name: &str,
+        run_id: &uuid::Uuid,
+        trigger: &str,
+        now: NaiveDateTime,
+        force: bool,
+        stale: impl Fn(&RunRow) -> Option<String>,
+    ) -> Result<(Claim, Vec<(RunRow, String)>), DbError> {
+        let mut tx = self.begin_write().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(job_name)
+                .execute(&mut *tx)
+                .await
+                .map_err(DbError::query("lock the state ID"))?;
+        }
+        let sql =
+            format!("SELECT {COLUMNS} FROM runs WHERE state = $1 AND job_name = $2 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(RunState::Running.as_str())
+            .bind(job_name)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(DbError::query("read running runs"))?;
+        let mut dead = Vec::new();
+        let mut live = None;
+        for row in rows.iter().map(run_row) {
+            let row = row?;
+            match stale(&row) {
+                Some(reason) => {
+                    self.finish_in(&mut tx, row.id, RunState::Dead, Some(&reason), now)
+                        .await?;
+                    dead.push((row, reason));
+                }
+                None => live = live.or(Some(row)),
+            }
+        }
+        let claim = match live {
+            Some(holder) if !force => Claim::Held(holder),
+            holder => {
+                let id = self
+                    .insert_run(&mut tx, job_name, run_id, trigger, now)
+                    .await?;
+                Claim::Started {
+                    id,
+                    forced: holder.is_some(),
+                }
+            }
+        };
         tx.commit()
             .await
-            .map_err(DbError::query("commit the end of a run"))?;
-        Ok(())
+            .map_err(DbError::query("commit the claim of a run"))?;
+        Ok((claim, dead))
+    }
+
+    /// A write transaction that holds the write lock from its start, so a read-modify-write
+    /// never fails half-way with SQLite's "database is locked" (it waits instead).
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, DbError> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+        .map_err(DbError::query("begin a transaction"))
     }
 
     /// The rows still marked `RUNNING`, of one job or of all, oldest first.
@@ -242,6 +339,15 @@ impl SystemDb {
             .map_err(DbError::query("find the last successful run"))?;
         Ok(ended.flatten().as_deref().and_then(parse_timestamp))
     }
+}
+
+/// What [`SystemDb::claim_run`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The new run holds the state ID: its row's id; `forced` when a live run was overridden.
+    Started { id: i64, forced: bool },
+    /// A live run holds the state ID; nothing was inserted.
+    Held(RunRow),
 }
 
 /// Merges `error` into a JSON payload (an object), keeping what it held.

@@ -145,13 +145,14 @@ pub async fn run_extract_load(
             Ok(Err(failure)) => (RunState::Fail, Some(failure.reason())),
             Err(e) => (RunState::Fail, Some(e.to_string())),
         };
-        let finished = stores
-            .db
-            .finish_run(job.id, run_state, error.as_deref(), job::now())
-            .await;
-        if let Err(e) = finished {
-            ctx.printer
-                .error(&format!("Could not record the end of the run: {e}"));
+        if let Err(e) = job::finish(stores.db, job, run_state, error.as_deref()).await {
+            // The run's outcome is unknown to the next run: never report it as a success.
+            ctx.printer.end_run_log();
+            return Err(CliError::Meltano(format!(
+                "Could not record the end of run '{}' of '{}' in the system database: {e}. \
+                 Its row stays RUNNING until its heartbeat is 5 minutes old.",
+                job.run_id, job.state_id
+            )));
         }
     }
     // The run log stays open for the caller's closing lines ("Block run completed", …).

@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod compile;
+mod concurrency;
 mod config;
 mod config_test;
 mod database;

@@ -1,0 +1,97 @@
+//! Runs started at the same moment, as a scheduler and a person start them: real processes,
+//! each race repeated, since a race that passes once proves little.
+
+use std::process::{Child, Stdio};
+
+use crate::common::TestDir;
+
+/// Starts `count` `meltano run tap-rows target-file` together (each run lasts about a second)
+/// and returns (successes, refusals), after checking every refusal is Meltano's message.
+fn race(t: &TestDir, count: usize, extra_args: &[&str]) -> (usize, usize) {
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra_args);
+    args.extend(["tap-rows", "target-file"]);
+    let children: Vec<Child> = (0..count)
+        .map(|_| {
+            t.meltano_std(&args)
+                .env("TAP_SLEEP", "0.3")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("meltano starts")
+        })
+        .collect();
+    let mut ok = 0;
+    let mut refused = 0;
+    for child in children {
+        let out = child.wait_with_output().expect("meltano ends");
+        let log = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => ok += 1,
+            Some(1) if log.contains("Another 'dev:tap-rows-to-target-file' pipeline is already running which started at") => {
+                refused += 1
+            }
+            other => panic!("unexpected exit {other:?}:\n{log}"),
+        }
+        assert!(!log.contains("database is locked"), "{log}");
+    }
+    (ok, refused)
+}
+
+fn assert_exactly_one_runs(t: &TestDir, extra_args: &[&str], rounds: usize) {
+    for round in 0..rounds {
+        let (ok, refused) = race(t, 10, extra_args);
+        assert_eq!((ok, refused), (1, 9), "round {round}");
+    }
+}
+
+#[test]
+fn of_ten_runs_of_one_state_id_exactly_one_runs_on_sqlite() {
+    let t = TestDir::from_fixture("pipeline");
+    assert_exactly_one_runs(&t, &[], 20);
+    // Every run ended: none is left RUNNING to block the next one.
+    let out = t.run(&["run", "tap-rows", "target-file"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn of_ten_runs_of_one_state_id_exactly_one_runs_on_postgresql() {
+    let server = meltano_test::PgServer::shared().expect("PostgreSQL for tests");
+    let db = server.fresh_database("claim").expect("a database");
+    let uri = server.uri(&db);
+    let t = TestDir::from_fixture("pipeline");
+    assert_exactly_one_runs(&t, &["--database-uri", &uri], 20);
+}
+
+#[test]
+fn force_still_overrides_the_claim() {
+    let t = TestDir::from_fixture("pipeline");
+    let first = t
+        .meltano_std(&["run", "tap-rows", "target-file"])
+        .env("TAP_SLEEP", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("meltano starts");
+    // Wait until the first run's tap is going (its catalog and state files are in place).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let refused = t.run(&["run", "tap-rows", "target-file"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let forced = t.run(&["run", "--force", "tap-rows", "target-file"]);
+    let log = String::from_utf8_lossy(&forced.stderr);
+    assert!(forced.status.success(), "{log}");
+    assert!(
+        log.contains("Force option is enabled, ignoring stale job check."),
+        "{log}"
+    );
+    let first = first.wait_with_output().expect("meltano ends");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+}
