@@ -39,19 +39,6 @@ pub async fn plan(
     else {
         return Ok(None);
     };
-    let subject = Subject::Plugin { plugin_type, entry };
-    let settings = stores.resolve(subject).await?;
-    let env = stores.plugin_process_env(&subject, &settings).await?;
-    let lookup = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    };
-    let pip_url = expand_str(&raw_pip_url, &lookup, false)
-        .map_err(CliError::meltano)?
-        .unwrap_or_default();
     let project_python = stores
         .resolve(Subject::Project)
         .await?
@@ -64,6 +51,25 @@ pub async fn plan(
         .find_map(|p| p.python.clone())
         .or(project_python)
         .or_else(|| python_version_file(project.root()));
+    // As in Meltano, `pip_url` sees neither the active environment nor settings, so the same
+    // plugin installs the same way whatever the environment (and is not reinstalled under one).
+    let mut env = stores.install_env(plugin_type, entry);
+    if raw_pip_url.contains("MELTANO__PYTHON_VERSION") {
+        let interpreter = python.as_deref().unwrap_or("python3");
+        if let Some(version) = python_version(interpreter) {
+            env.insert(0, ("MELTANO__PYTHON_VERSION".to_string(), version));
+        }
+    }
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    };
+    let pip_url = expand_str(&raw_pip_url, &lookup, false)
+        .map_err(CliError::meltano)?
+        .unwrap_or_default();
     let venv_dir = project
         .sys_dir()
         .plugin_dir(plugin_type, &plugin_dir_name(project, plugin_type, entry))
@@ -244,4 +250,18 @@ pub async fn ensure_installed(
         return Err(CliError::Meltano("Failed to install plugin(s)".to_string()));
     }
     Ok(())
+}
+
+/// `<major>.<minor>` of the Python interpreter `python` (a name on PATH or a path).
+fn python_version(python: &str) -> Option<String> {
+    let out = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')",
+        ])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

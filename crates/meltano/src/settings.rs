@@ -423,9 +423,7 @@ impl SettingsStores<'_> {
             env_vars::MELTANO_ENVIRONMENT.to_string(),
             self.environment.map(|e| e.name.clone()).unwrap_or_default(),
         );
-        for (k, v) in &project.manifest().manifest.env {
-            vars.insert(k.clone(), v.clone());
-        }
+        extend_expanded(&mut vars, &project.manifest().manifest.env);
         if let Some(environment) = self.environment {
             extend_expanded(&mut vars, &environment.env);
         }
@@ -439,19 +437,21 @@ impl SettingsStores<'_> {
                 format!("MELTANO_{singular}_VARIANT"),
                 entry.variant.clone().unwrap_or_else(|| "default".into()),
             );
-            // The active environment's `env:` (already in `vars`) stays in force over the plugin's.
+            // The active environment's `env:` (already in `vars`) stays in force over the
+            // plugin's; the environment's override of the plugin expands against the plugin's.
+            let plugin_env = expanded(&pairs(&vars), &entry.env);
+            let override_env = self
+                .environment
+                .and_then(|e| e.plugin(*plugin_type, &entry.name))
+                .map(|o| expanded(&[pairs(&vars), plugin_env.clone()].concat(), &o.env))
+                .unwrap_or_default();
             let environment_env = self.environment.map(|e| &e.env);
-            for (key, value) in expanded(&pairs(&vars), &entry.env) {
+            for (key, value) in plugin_env {
                 if !environment_env.is_some_and(|env| env.contains_key(&key)) {
                     vars.insert(key, value);
                 }
             }
-            if let Some(override_entry) = self
-                .environment
-                .and_then(|e| e.plugin(*plugin_type, &entry.name))
-            {
-                extend_expanded(&mut vars, &override_entry.env);
-            }
+            vars.extend(override_env);
         }
         vars
     }
@@ -535,20 +535,24 @@ impl SettingsStores<'_> {
         }
         // A plugin's `env:` may name variables that only the active environment's `env:` defines;
         // the environment's own values still come later and win.
+        // The environment's plugin override expands against the plugin's own `env:` (as 4.4.1
+        // does: `${STACKED}5` over a plugin's `${STACKED}4` is `…45`).
         let environment_env = self
             .environment
             .map(|environment| expanded(&env, &environment.env))
             .unwrap_or_default();
         let plugin_env = expanded(&[env.as_slice(), &environment_env].concat(), &entry.env);
-        env.extend(plugin_env);
-        env.extend(environment_env);
-        if let Some(override_entry) = self
+        let override_env = self
             .environment
             .and_then(|environment| environment.plugin(*plugin_type, &entry.name))
-        {
-            let override_env = expanded(&env, &override_entry.env);
-            env.extend(override_env);
-        }
+            .map(|o| {
+                let base = [env.as_slice(), &environment_env, &plugin_env].concat();
+                expanded(&base, &o.env)
+            })
+            .unwrap_or_default();
+        env.extend(plugin_env);
+        env.extend(environment_env);
+        env.extend(override_env);
         if std::env::var_os("PYTHONWARNINGS").is_none() {
             env.push(("PYTHONWARNINGS".to_string(), "once".to_string()));
         }
@@ -564,6 +568,32 @@ fn extend_expanded(vars: &mut IndexMap<String, String>, env: &IndexMap<String, S
 
 fn pairs(vars: &IndexMap<String, String>) -> Vec<(String, String)> {
     vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+impl SettingsStores<'_> {
+    /// The variables a plugin's `pip_url` expands against, as Meltano installs: the project's
+    /// `env:`, `.env`, the plugin's info variables and its own `env:` (then the process
+    /// environment). Neither the active environment nor settings take part.
+    pub fn install_env(
+        &self,
+        plugin_type: PluginType,
+        entry: &PluginEntry,
+    ) -> Vec<(String, String)> {
+        let project = self.project;
+        let mut env = expanded(&[], &project.manifest().manifest.env);
+        env.extend(project.dotenv().iter().map(|(k, v)| (k.clone(), v.clone())));
+        let subject = Subject::Plugin { plugin_type, entry };
+        let namespace = subject.namespace(project).unwrap_or_default();
+        env.extend(plugin_info_vars(
+            plugin_type,
+            &entry.name,
+            &namespace,
+            entry.variant.as_deref(),
+        ));
+        let plugin_env = expanded(&env, &entry.env);
+        env.extend(plugin_env);
+        env
+    }
 }
 
 /// An `env:` map with each value `$VAR`-expanded against `base` (later entries winning), the

@@ -632,3 +632,44 @@ fn extras_expand_the_plugins_own_settings() {
         stdout(&out)
     );
 }
+
+/// The `env:` layers of Meltano's own `meltano-env-precedence` example, stacked: the top level,
+/// the environment, the plugin, the environment's plugin override (which 4.4.1 gets right), and
+/// a setting naming them (which 4.4.1 leaves as `${STACKED}5`, meltano#7034).
+#[test]
+fn env_layers_stack_in_order() {
+    let t = TestDir::new();
+    t.write(
+        "meltano.yml",
+        "env:\n  STACKED: ${STACKED}2\n\
+         plugins:\n  utilities:\n  - name: example\n    namespace: example\n\
+         \x20   settings:\n    - name: echo_text\n      env: ECHO_TEXT\n\
+         \x20   config:\n      echo_text: ${STACKED}\n\
+         \x20   commands:\n      echo-stacked:\n        executable: echo\n        args: \"Stacked: ${STACKED}\"\n\
+         \x20     echo-config:\n        executable: echo\n        args: \"Config: ${ECHO_TEXT}\"\n\
+         \x20   env:\n      STACKED: ${STACKED}4\n\
+         environments:\n- name: prod\n  config:\n    plugins:\n      utilities:\n      - name: example\n\
+         \x20       env:\n          STACKED: ${STACKED}5\n  env:\n    STACKED: ${STACKED}3\n",
+    );
+    let run = |args: &[&str]| {
+        let out = t.meltano(args).env("STACKED", "1").output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert_eq!(
+        run(&[
+            "--environment",
+            "prod",
+            "invoke",
+            "--print-var",
+            "STACKED",
+            "example:echo-stacked"
+        ]),
+        "STACKED=12345\nStacked: 12345\n"
+    );
+    assert_eq!(
+        run(&["--environment", "prod", "invoke", "example:echo-config"]),
+        "Config: 12345\n"
+    );
+    assert_eq!(run(&["invoke", "example:echo-config"]), "Config: 124\n");
+}
