@@ -95,3 +95,39 @@ fn force_still_overrides_the_claim() {
         String::from_utf8_lossy(&first.stderr)
     );
 }
+
+/// Twenty `config set` of different settings at once keep all twenty (the edit lock).
+#[test]
+fn concurrent_config_set_keeps_every_setting() {
+    let t = TestDir::from_fixture("pipeline");
+    let children: Vec<Child> = (0..20)
+        .map(|i| {
+            t.meltano_std(&[
+                "config",
+                "set",
+                "tap-rows",
+                &format!("key_{i}"),
+                &format!("v{i}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("meltano starts")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("meltano ends");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = t.read("meltano.yml");
+    for i in 0..20 {
+        assert!(
+            text.contains(&format!("key_{i}: v{i}\n")),
+            "key_{i} lost:\n{text}"
+        );
+    }
+}
