@@ -422,6 +422,22 @@ struct Followed {
 /// Starts `stages` and follows them: their stderr logged under their names, each stdout line of
 /// the last stage handed to `on_stdout`, heartbeats for the job's row, and stops on signals or
 /// the deadline (the extractor first, so the rest drains; then everything).
+/// Hands one line of the loader to `on_stdout`; the first failure is kept for the run's result.
+async fn store<F, Fut>(
+    ctx: &Context,
+    on_stdout: &F,
+    line: Vec<u8>,
+    state_error: &mut Option<CliError>,
+) where
+    F: Fn(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = CliResult<()>>,
+{
+    if let Err(e) = on_stdout(line).await {
+        ctx.printer.error(&e.to_string());
+        state_error.get_or_insert(e);
+    }
+}
+
 async fn follow<F, Fut>(
     ctx: &Context,
     stages: Vec<Stage>,
@@ -436,8 +452,19 @@ where
 {
     let names: Vec<String> = stages.iter().map(|s| s.name.clone()).collect();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // The loader's lines (its states, however large) wait for the one before to be stored: the
+    // loader blocks on its stdout instead of meltano holding every state it has not stored yet.
+    let (line_tx, mut lines) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
     let handle: PipelineHandle = meltano_runner::pipeline::start(stages, move |event| {
-        let _ = tx.send(event);
+        match event {
+            // Called on the runner's reader thread, never on the runtime.
+            PipelineEvent::Stdout(line) => {
+                let _ = line_tx.blocking_send(line);
+            }
+            other => {
+                let _ = tx.send(other);
+            }
+        }
     })
     .map_err(CliError::meltano)?;
     let mut tails: Vec<VecDeque<String>> = vec![VecDeque::new(); names.len()];
@@ -449,6 +476,7 @@ where
     loop {
         let escalate_at = escalation.map(|(at, _)| tokio::time::Instant::from_std(at));
         tokio::select! {
+            Some(line) = lines.recv() => store(ctx, &on_stdout, line, &mut state_error).await,
             event = rx.recv() => match event {
                 Some(PipelineEvent::Stderr { stage, line }) => {
                     let name = names.get(stage).map_or("plugin", String::as_str);
@@ -460,13 +488,13 @@ where
                         tail.push_back(line);
                     }
                 }
-                Some(PipelineEvent::Stdout(line)) => {
-                    if let Err(e) = on_stdout(line).await {
-                        ctx.printer.error(&e.to_string());
-                        state_error.get_or_insert(e);
-                    }
-                }
+                // The loader's lines come through `lines`.
+                Some(PipelineEvent::Stdout(_)) => {}
                 Some(PipelineEvent::Finished(outcome)) => {
+                    // The loader's stdout was read to its end before Finished: store what is left.
+                    while let Ok(line) = lines.try_recv() {
+                        store(ctx, &on_stdout, line, &mut state_error).await;
+                    }
                     return Ok(Followed { outcome, stopped, tails, state_error });
                 }
                 None => {

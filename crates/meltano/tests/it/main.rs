@@ -17,6 +17,7 @@ mod init;
 mod install;
 mod invoke;
 mod job;
+mod memory;
 mod plugin_list;
 mod project;
 mod regressions;
