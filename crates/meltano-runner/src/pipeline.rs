@@ -52,6 +52,9 @@ pub struct PipelineOutcome {
     pub records: Vec<(String, u64)>,
     /// A mapper ended while the processes around it still ran.
     pub intermediate_failed: bool,
+    /// The loader ended before its input did: what the extractor still had to send was never
+    /// delivered (the loader's exit code may still be 0).
+    pub loader_left_input: bool,
 }
 
 /// Stops a running pipeline.
@@ -280,6 +283,7 @@ fn supervise(
     let mut killed_by_us = vec![false; stages];
     let mut records = Vec::new();
     let mut intermediate_failed = false;
+    let mut loader_left_input = false;
     let mut loader_stdout_open = true;
     let mut relays_open = last;
     // Whether stage i's input reached its end (index 0, the extractor, reads nothing).
@@ -312,6 +316,7 @@ fn supervise(
                     // The loader ending first decides alone; a mapper ending first fails the
                     // pipeline. Either way, what is still running is stopped and not blamed.
                     intermediate_failed |= index < last;
+                    loader_left_input |= index == last;
                     let stop_before = if index == last { last } else { usize::MAX };
                     for stage in handle.kill_upstream(stop_before) {
                         killed_by_us[stage] = true;
@@ -336,6 +341,7 @@ fn supervise(
             .collect(),
         records,
         intermediate_failed,
+        loader_left_input,
     }
 }
 

@@ -129,7 +129,7 @@ fn run(ctx: &Context, args: ElArgs, transform: Option<Transform>) -> CliResult<E
                     report_failure(ctx, &failure, log);
                     Err(CliError::Exit(match failure {
                         BlockFailure::Stopped(stop) => stop.exit_code(),
-                        BlockFailure::Failed(_) => 1,
+                        BlockFailure::Failed(_) | BlockFailure::Undelivered(_) => 1,
                     }))
                 }
             }

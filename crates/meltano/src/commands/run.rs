@@ -216,7 +216,7 @@ async fn run_blocks(
             ctx.printer.error(stop.reason());
             Err(CliError::Exit(stop.exit_code()))
         }
-        Some(BlockFailure::Failed(_)) => Err(CliError::Exit(1)),
+        Some(BlockFailure::Failed(_) | BlockFailure::Undelivered(_)) => Err(CliError::Exit(1)),
     }
 }
 

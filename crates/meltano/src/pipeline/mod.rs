@@ -71,13 +71,16 @@ pub enum BlockFailure {
     Failed(String),
     /// Stopped by a signal or the deadline before it could finish.
     Stopped(Stop),
+    /// The loader ended before reading everything the extractor sent; the bookmark the run
+    /// started from is put back.
+    Undelivered(String),
 }
 
 impl BlockFailure {
     /// The text stored in the run's payload.
     pub fn reason(&self) -> String {
         match self {
-            BlockFailure::Failed(message) => message.clone(),
+            BlockFailure::Failed(message) | BlockFailure::Undelivered(message) => message.clone(),
             BlockFailure::Stopped(stop) => stop.reason().to_string(),
         }
     }
@@ -138,7 +141,32 @@ pub async fn run_extract_load(
         }
         None => None,
     };
+    // The bookmark the run starts from, put back should the loader leave input unread.
+    let before = match &job {
+        Some(job) => Some(
+            stores
+                .db
+                .read_state(&job.state_id)
+                .await
+                .map_err(CliError::meltano)?,
+        ),
+        None => None,
+    };
     let result = execute(ctx, stores, block, options, job.as_ref(), interrupts).await;
+    if let (Some(job), Some(before), Ok(Err(BlockFailure::Undelivered(_)))) =
+        (&job, before, &result)
+    {
+        let restored = match before {
+            Some(record) => stores.db.put_state(&job.state_id, &record).await,
+            None => stores.db.delete_state(&job.state_id).await.map(|_| ()),
+        };
+        if let Err(e) = restored {
+            ctx.printer.error(&format!(
+                "Could not put back the bookmark of '{}': {e}",
+                job.state_id
+            ));
+        }
+    }
     if let Some(job) = &job {
         let (run_state, error) = match &result {
             Ok(Ok(())) => (RunState::Success, None),
@@ -305,13 +333,24 @@ async fn execute(
         ));
     }
     let mut failure = el_failure(&outcome);
+    if failure.is_none() && outcome.loader_left_input {
+        // Meltano calls this a success; the records the extractor still had are lost to it.
+        let sent: u64 = outcome.records.iter().map(|(_, n)| n).sum();
+        failure = Some(BlockFailure::Undelivered(format!(
+            "Loader '{}' exited before reading all of the extractor's output: {sent} record{} \
+             had been sent to it, and the rest of the extractor's output was not delivered. The \
+             bookmark was not moved.",
+            names.last().map_or("loader", String::as_str),
+            if sent == 1 { "" } else { "s" }
+        )));
+    }
     if let Some(stop) = stopped {
         failure = Some(BlockFailure::Stopped(stop));
     }
     if let Some(e) = state_error {
         failure.get_or_insert(BlockFailure::Failed(e.to_string()));
     }
-    if let Some(BlockFailure::Failed(message)) = &failure {
+    if let Some(BlockFailure::Failed(message) | BlockFailure::Undelivered(message)) = &failure {
         ctx.printer.error(message);
         let roles = std::iter::once("Extractor")
             .chain(block.mappings.iter().map(|_| "Mapper"))

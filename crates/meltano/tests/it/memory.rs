@@ -71,12 +71,15 @@ fn peak_rss(states: usize) -> u64 {
     peak
 }
 
+/// Before the loader's lines waited for one another, every state not yet stored stayed in
+/// memory: 40 states of 5 MB cost about 200 MB more than 4. Sampling the high-water mark misses
+/// a little of a short run's end, so the bound leaves room for that.
 #[test]
-fn twenty_large_states_cost_no_more_than_four() {
+fn forty_large_states_cost_no_more_than_four() {
     let four = peak_rss(4);
-    let twenty = peak_rss(20);
+    let forty = peak_rss(40);
     assert!(
-        twenty * 4 <= four * 5,
-        "peak RSS: 4 states {four} KiB, 20 states {twenty} KiB"
+        forty * 2 <= four * 3,
+        "peak RSS: 4 states {four} KiB, 40 states {forty} KiB"
     );
 }

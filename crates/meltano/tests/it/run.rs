@@ -322,8 +322,13 @@ fn a_failing_loader_fails_the_run_and_keeps_confirmed_states() {
 }
 
 #[test]
-fn a_loader_that_stops_reading_early_ends_the_extractor() {
+fn a_loader_that_stops_reading_early_fails_the_run_and_keeps_the_bookmark() {
     let t = project();
+    let out = t.run(&["run", "tap-rows", "target-file"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(bookmark(t.path(), STATE_ID), Some(3));
+
+    // Meltano calls this a success; here it fails, says so, and the bookmark stays where it was.
     let out = t
         .meltano(&["run", "tap-rows", "target-file"])
         .env("TAP_ROWS_ROWS", "100000")
@@ -331,9 +336,15 @@ fn a_loader_that_stops_reading_early_ends_the_extractor() {
         .output()
         .unwrap();
     let log = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{log}");
-    assert_eq!(loaded_ids(t.path(), "out.jsonl"), vec![1, 2]);
-    assert_eq!(bookmark(t.path(), STATE_ID), Some(2));
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("Loader 'target-file' exited before reading all of the extractor's output"),
+        "{log}"
+    );
+    // The extractor was ended: it did not produce its 100,000 rows.
+    assert_eq!(loaded_ids(t.path(), "out.jsonl"), vec![1, 2, 3, 4, 5]);
+    assert_eq!(bookmark(t.path(), STATE_ID), Some(3));
+    assert_eq!(runs(t.path()).last().unwrap().1, "FAIL");
 }
 
 /// Starts `meltano run` in the background with a slow extractor.
