@@ -30,13 +30,29 @@ pub fn discover(
     catalog: &Path,
     mut on_stderr: impl FnMut(&str),
 ) -> Result<(), DiscoveryError> {
-    // A fresh file rather than a truncated one: ext4 flushes a file truncated and rewritten
-    // (`auto_da_alloc`) when it is closed, which stalls on a busy disk.
-    match std::fs::remove_file(catalog) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
+    // Written beside the cached catalog and renamed over it once complete: another run may be
+    // reading the cache meanwhile. (A fresh file also spares ext4's flush of a truncated one.)
+    let temp = crate::replace::temp_beside(catalog);
+    let out = File::create(&temp)?;
+    let result = run_discovery(process, out, &mut on_stderr);
+    match result {
+        Ok(()) => std::fs::rename(&temp, catalog).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            e.into()
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            let _ = std::fs::remove_file(catalog);
+            Err(e)
+        }
     }
-    let out = File::create(catalog)?;
+}
+
+fn run_discovery(
+    process: &PluginProcess,
+    out: File,
+    on_stderr: &mut impl FnMut(&str),
+) -> Result<(), DiscoveryError> {
     let mut child = process
         .command()
         .stdin(Stdio::null())
@@ -59,7 +75,6 @@ pub fn discover(
     }
     let code = exit_code(child.wait()?);
     if code != 0 {
-        let _ = std::fs::remove_file(catalog);
         let mut command = vec![process.program.display().to_string()];
         command.extend(
             process

@@ -14,6 +14,7 @@ pub mod logging_files;
 pub mod pipeline;
 pub mod process;
 pub mod relay;
+pub mod replace;
 
 pub use config_file::ConfigFile;
 pub use config_test::{TestOutcome, test_extractor, test_loader};

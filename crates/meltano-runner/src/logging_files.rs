@@ -5,6 +5,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::replace::replace;
+
 /// Writes `<role>.singer_sdk_logging.json` and `<role>.pipelinewise_logging.conf` into `run_dir`
 /// and returns the variables that point plugins at them.
 pub fn write_logging_files(
@@ -26,19 +28,23 @@ pub fn write_logging_files(
         }},
         "root": {"handlers": ["console"], "level": level},
     });
-    fs::write(
+    // Other runs of the same plugin may be starting with these files: replaced, never rewritten.
+    replace(
         &sdk,
-        serde_json::to_string_pretty(&sdk_config).map_err(io::Error::other)?,
+        serde_json::to_string_pretty(&sdk_config)
+            .map_err(io::Error::other)?
+            .as_bytes(),
     )?;
     let pipelinewise = run_dir.join(format!("{role}.pipelinewise_logging.conf"));
-    fs::write(
+    replace(
         &pipelinewise,
         format!(
             "[loggers]\nkeys=root\n\n[handlers]\nkeys=console\n\n[formatters]\nkeys=plain\n\n\
              [logger_root]\nlevel={level}\nhandlers=console\n\n\
              [handler_console]\nclass=StreamHandler\nlevel={level}\nformatter=plain\nargs=(sys.stderr,)\n\n\
              [formatter_plain]\nformat=%(message)s\n"
-        ),
+        )
+        .as_bytes(),
     )?;
     Ok(vec![
         (

@@ -183,7 +183,8 @@ async fn prepare_catalog_file(
         };
         let applied = apply_rules(ctx, settings, &catalog_path, origin, selection)?;
         if let Some(key) = key {
-            std::fs::write(&key_path, key).map_err(CliError::meltano)?;
+            meltano_runner::replace::replace(&key_path, key.as_bytes())
+                .map_err(CliError::meltano)?;
         }
         return Ok(Some((catalog_path, Some(applied))));
     } else {
@@ -298,7 +299,7 @@ fn warn_all(ctx: &Context, warnings: &[meltano_core::catalog::CatalogWarning]) {
 
 /// Replaces the catalog file by a new one: ext4 flushes a file truncated and rewritten
 /// (`auto_da_alloc`) when it is closed, which stalls on a busy disk.
+/// Replaces the catalog in one rename: another run of the tap may be reading it.
 fn write_catalog(catalog_path: &std::path::Path, text: &str) -> CliResult<()> {
-    let _ = std::fs::remove_file(catalog_path);
-    std::fs::write(catalog_path, text).map_err(CliError::meltano)
+    meltano_runner::replace::replace(catalog_path, text.as_bytes()).map_err(CliError::meltano)
 }

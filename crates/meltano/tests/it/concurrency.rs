@@ -131,3 +131,39 @@ fn concurrent_config_set_keeps_every_setting() {
         );
     }
 }
+
+/// Runs of different state IDs share the extractor's cached catalog but nothing that one of
+/// them could tear or remove under another.
+#[test]
+fn ten_runs_of_different_state_ids_sharing_an_extractor_all_succeed() {
+    let t = TestDir::from_fixture("pipeline");
+    for round in 0..20 {
+        let children: Vec<Child> = (0..10)
+            .map(|i| {
+                let suffix = format!("r{round}s{i}");
+                t.meltano_std(&[
+                    "run",
+                    "--state-id-suffix",
+                    &suffix,
+                    "tap-rows",
+                    "target-file",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("meltano starts")
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().expect("meltano ends");
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let out = t.run(&["state", "list"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.lines().count(), 200, "{listed}");
+}
