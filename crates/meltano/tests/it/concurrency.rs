@@ -96,23 +96,17 @@ fn force_still_overrides_the_claim() {
     );
 }
 
-/// Twenty `config set` of different settings at once keep all twenty (the edit lock).
-#[test]
-fn concurrent_config_set_keeps_every_setting() {
-    let t = TestDir::from_fixture("pipeline");
-    let children: Vec<Child> = (0..20)
-        .map(|i| {
-            t.meltano_std(&[
-                "config",
-                "set",
-                "tap-rows",
-                &format!("key_{i}"),
-                &format!("v{i}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("meltano starts")
+/// Starts one `meltano` per argument list at once and asserts that every one succeeds.
+fn all_succeed(t: &TestDir, runs: Vec<Vec<String>>) {
+    let children: Vec<Child> = runs
+        .iter()
+        .map(|args| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            t.meltano_std(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("meltano starts")
         })
         .collect();
     for child in children {
@@ -123,6 +117,28 @@ fn concurrent_config_set_keeps_every_setting() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// Twenty `config set` of different settings at once keep all twenty (the edit lock).
+#[test]
+fn concurrent_config_set_keeps_every_setting() {
+    let t = TestDir::from_fixture("pipeline");
+    let runs = (0..20)
+        .map(|i| {
+            args(&[
+                "config",
+                "set",
+                "tap-rows",
+                &format!("key_{i}"),
+                &format!("v{i}"),
+            ])
+        })
+        .collect();
+    all_succeed(&t, runs);
     let text = t.read("meltano.yml");
     for i in 0..20 {
         assert!(
@@ -138,30 +154,19 @@ fn concurrent_config_set_keeps_every_setting() {
 fn ten_runs_of_different_state_ids_sharing_an_extractor_all_succeed() {
     let t = TestDir::from_fixture("pipeline");
     for round in 0..20 {
-        let children: Vec<Child> = (0..10)
+        let runs = (0..10)
             .map(|i| {
                 let suffix = format!("r{round}s{i}");
-                t.meltano_std(&[
+                args(&[
                     "run",
                     "--state-id-suffix",
                     &suffix,
                     "tap-rows",
                     "target-file",
                 ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("meltano starts")
             })
             .collect();
-        for child in children {
-            let out = child.wait_with_output().expect("meltano ends");
-            assert!(
-                out.status.success(),
-                "round {round}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        all_succeed(&t, runs);
     }
     let out = t.run(&["state", "list"]);
     let listed = String::from_utf8_lossy(&out.stdout);
