@@ -5,6 +5,8 @@ use std::env;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use crate::error::InstallError;
 use crate::shared_uv::{ensure_uv, user_cache_dir};
@@ -82,10 +84,38 @@ pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
-/// The interpreter used when nothing is configured: `python3` on `PATH`, else `python`. Meltano uses its own
-/// interpreter; we have none, so we take the one a user typing `python3` would get.
+/// The interpreter used when nothing is configured: `python3` on `PATH`, else `python`, resolved once per
+/// process to the binary it runs ([`resolve_executable`]). Meltano uses its own interpreter; we have none, so
+/// we take the one a user typing `python3` would get.
 pub(crate) fn default_python() -> Option<PathBuf> {
-    find_on_path("python3").or_else(|| find_on_path("python"))
+    static DEFAULT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            let found = find_on_path("python3").or_else(|| find_on_path("python"))?;
+            Some(resolve_executable(&found).unwrap_or(found))
+        })
+        .clone()
+}
+
+/// The interpreter binary `python` runs (its `sys.executable`), or `None` if it cannot tell. Why: pyenv and
+/// asdf put shims on `PATH`, shell scripts that take about half a second to start, and uv starts the
+/// interpreter it is given on every `uv venv` (its interpreter cache does not help with shims); resolved,
+/// that cost is paid once per meltano process instead of once per venv. Runs in our working directory and
+/// environment, as the venv commands do, so a shim picks the same version.
+fn resolve_executable(python: &Path) -> Option<PathBuf> {
+    let output = Command::new(python)
+        .args([
+            "-I",
+            "-S",
+            "-c",
+            "import sys; sys.stdout.write(sys.executable)",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(output.stdout).ok()?);
+    (output.status.success() && path.is_absolute() && path.is_file()).then_some(path)
 }
 
 /// Resolves a `python` value for the virtualenv backend: a path as given, a bare version (`3.12`) as
@@ -153,6 +183,18 @@ mod tests {
         assert!(!looks_like_path("3.12"));
         assert_eq!(resolve_python("/nonexistent/python3"), None);
         assert_eq!(resolve_python("9.99"), None);
+    }
+
+    #[test]
+    fn default_python_is_the_binary_behind_python3() {
+        let python = default_python().expect("python3 on PATH");
+        assert!(
+            python.is_absolute() && python.is_file(),
+            "{}",
+            python.display()
+        );
+        // It is its own sys.executable: no shim left in between.
+        assert_eq!(resolve_executable(&python), Some(python));
     }
 
     #[cfg(unix)]
