@@ -6,7 +6,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use meltano_venv::{Backend, SharedUv, UV_VERSION, ensure_uv, install, needs_install};
+use meltano_venv::{
+    Backend, SharedUv, UV_VERSION, ensure_uv, find_backend_cached_in, install, needs_install,
+};
 
 use crate::support::{request, run_tool, tiny_wheel};
 
@@ -227,5 +229,56 @@ fn concurrent_first_use_from_two_processes_installs_once() {
     assert_eq!(
         entries(&cache.path().join("uv")),
         [UV_VERSION.to_string(), format!("{UV_VERSION}.lock")]
+    );
+}
+
+const CHILD_UV: &str = "MELTANO_VENV_TEST_CHILD_UV";
+
+/// Not a test of its own: the body of the child processes of the next test (a no-op when run directly).
+#[test]
+#[ignore = "run as a child process by uv_variable_names_the_binary_to_use"]
+fn child_find_backend() {
+    let (Some(_), Some(result)) = (std::env::var_os(CHILD_UV), std::env::var_os(CHILD_RESULT))
+    else {
+        return;
+    };
+    // No cache dir: the variable must win before any install is considered.
+    let outcome = match find_backend_cached_in("uv", None) {
+        Ok(Backend::Uv { uv }) => format!("ok {}", uv.display()),
+        Ok(other) => format!("unexpected {other:?}"),
+        Err(e) => format!("err {e}"),
+    };
+    std::fs::write(result, outcome).unwrap();
+}
+
+#[test]
+fn uv_variable_names_the_binary_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("my-uv");
+    std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let not_executable = dir.path().join("plain-file");
+    std::fs::write(&not_executable, "").unwrap();
+
+    let run = |uv: &Path| {
+        let result = dir.path().join("result");
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "shared_uv::child_find_backend", "--ignored"])
+            .env("UV", uv)
+            .env(CHILD_UV, "1")
+            .env(CHILD_RESULT, &result)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        std::fs::read_to_string(result).unwrap()
+    };
+
+    assert_eq!(run(&fake), format!("ok {}", fake.display()));
+    assert_eq!(
+        run(&not_executable),
+        format!(
+            "err Cannot use uv at {}: the UV environment variable names it, but it is not an executable file",
+            not_executable.display()
+        )
     );
 }
