@@ -124,8 +124,14 @@ pub fn ensure_uv(cache_dir: &Path) -> Result<SharedUv, InstallError> {
         // Broken (it failed the check): move it out of the way in one rename, then delete it. If the delete
         // fails (a binary still running on Windows) a later install removes the trash.
         let trash = root.join(format!(".trash-{UV_VERSION}-{}", unique()));
-        fs::rename(&entry, &trash).map_err(io_err("move aside the broken", &entry))?;
-        let _ = remove_dir_if_exists(&trash);
+        match fs::rename(&entry, &trash) {
+            Ok(()) => {
+                let _ = remove_dir_if_exists(&trash);
+            }
+            // Without the lock another process may have moved it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("move aside the broken", &entry)(e)),
+        }
     }
 
     let staging = root.join(format!(".tmp-{UV_VERSION}-{}", unique()));
@@ -140,22 +146,22 @@ pub fn ensure_uv(cache_dir: &Path) -> Result<SharedUv, InstallError> {
         let _ = remove_dir_if_exists(&staging);
         return Err(e);
     }
-    match fs::rename(&staging, &entry) {
-        Ok(()) => Ok(SharedUv {
-            uv,
-            installed: true,
-        }),
-        // Only without the lock: another process renamed its copy in first. Use theirs if it is good.
-        Err(_) if check_version(&uv).is_ok() => {
-            let _ = remove_dir_if_exists(&staging);
-            Ok(SharedUv {
-                uv,
-                installed: false,
-            })
+    let installed = publish(&staging, &entry)?;
+    Ok(SharedUv { uv, installed })
+}
+
+/// Renames the verified `staging` dir to `entry`: `Ok(true)` when ours is now in place, `Ok(false)` when
+/// another process's verified copy got there first (possible only without the lock; ours is discarded).
+fn publish(staging: &Path, entry: &Path) -> Result<bool, InstallError> {
+    match fs::rename(staging, entry) {
+        Ok(()) => Ok(true),
+        Err(_) if check_version(&venv_bin(entry, "uv")).is_ok() => {
+            let _ = remove_dir_if_exists(staging);
+            Ok(false)
         }
         Err(e) => {
-            let _ = remove_dir_if_exists(&staging);
-            Err(io_err("rename into place", &entry)(e))
+            let _ = remove_dir_if_exists(staging);
+            Err(io_err("rename into place", entry)(e))
         }
     }
 }
@@ -367,6 +373,35 @@ mod tests {
                 installed: false
             }
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn publishing_loses_gracefully_to_a_good_copy_only() {
+        let root = tempfile::tempdir().unwrap();
+        let entry = root.path().join(UV_VERSION);
+        let good = format!("uv {UV_VERSION}");
+
+        let first = root.path().join(".tmp-a");
+        fake_uv(&first, &good);
+        assert!(publish(&first, &entry).unwrap());
+        assert!(!first.exists());
+
+        // Another process's copy is already in place and good: ours is dropped, theirs kept.
+        let second = root.path().join(".tmp-b");
+        let ours = fake_uv(&second, &good);
+        fs::write(second.join("marker"), "").unwrap();
+        assert!(!publish(&second, &entry).unwrap());
+        assert!(!ours.exists());
+        assert!(!entry.join("marker").exists());
+
+        // What is in place is not good: an error, and nothing of ours left behind.
+        fake_uv(&entry, "uv 0.0.1");
+        let third = root.path().join(".tmp-c");
+        fake_uv(&third, &good);
+        let err = publish(&third, &entry).unwrap_err().to_string();
+        assert!(err.contains("rename into place"), "{err}");
+        assert!(!third.exists());
     }
 
     #[test]
