@@ -214,7 +214,9 @@ fn pip_install(staging: &Path) -> Result<(), InstallError> {
         Err(InstallError::CommandFailed { output, .. })
             if output.contains("No module named pip") =>
         {
-            let venv = staging.with_extension("venv");
+            let mut venv = staging.as_os_str().to_owned();
+            venv.push("-venv");
+            let venv = PathBuf::from(venv);
             let mut create = Command::new(&python);
             create.arg("-m").arg("venv").arg(&venv);
             let result = run_step(create, WHO, "creating a virtualenv to run pip in", &mut log)

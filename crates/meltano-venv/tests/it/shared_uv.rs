@@ -232,6 +232,48 @@ fn concurrent_first_use_from_two_processes_installs_once() {
     );
 }
 
+#[test]
+fn a_python_without_pip_installs_uv_through_a_throwaway_venv() {
+    // A python3 first on PATH that has no pip (as on Debian without python3-pip): a venv made without it.
+    let dir = tempfile::tempdir().unwrap();
+    let no_pip = dir.path().join("no-pip");
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&no_pip)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let path = std::env::join_paths(
+        std::iter::once(no_pip.join("bin"))
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let result = dir.path().join("result");
+
+    // In a child process: the default interpreter is looked up on PATH once per process.
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "shared_uv::child_ensure_uv", "--ignored"])
+        .env("PATH", path)
+        .env(CHILD_CACHE, &cache)
+        .env(CHILD_RESULT, &result)
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "{output:?}");
+    let uv = expected_path(&cache);
+    assert_eq!(
+        std::fs::read_to_string(&result).unwrap(),
+        format!("true {}", uv.display())
+    );
+    assert!(version_of(&uv).starts_with(&format!("uv {UV_VERSION} ")));
+    // The throwaway venv is gone.
+    assert_eq!(
+        entries(&cache.join("uv")),
+        [UV_VERSION.to_string(), format!("{UV_VERSION}.lock")]
+    );
+}
+
 const CHILD_UV: &str = "MELTANO_VENV_TEST_CHILD_UV";
 
 /// Not a test of its own: the body of the child processes of the next test (a no-op when run directly).
