@@ -11,6 +11,8 @@ access is needed; only PyPI). Modes:
   cold   fresh project and EMPTY uv/pip caches per run, but the per-user uv present (XDG_CACHE_HOME shared,
          primed): a new clone on a machine where meltano already ran once;
   warm   fresh project, one shared uv/pip cache and XDG_CACHE_HOME, all primed.
+  fixed  like warm, but the three plugins are tiny local wheels and UV_OFFLINE=1: no network, so what is
+         measured is each binary's fixed cost (start-up, finding uv, creating venvs, spawning uv).
 
 The shared XDG_CACHE_HOME and caches are primed by one untimed install of each binary before the first
 `cold` or `warm` run; the script checks that ours' per-user uv is not reinstalled afterwards.
@@ -25,6 +27,8 @@ is checked). After each run every exit code must be 0 and every plugin executabl
         --reference /opt/refmeltano/bin/meltano --runs 3
 """
 import argparse
+import base64
+import hashlib
 import os
 import shutil
 import statistics
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 
 PLUGINS = [
     # (type dir, name, namespace, pip_url, executable)
@@ -50,12 +55,12 @@ plugins:
 """
 
 
-def make_project(root: str) -> None:
+def make_project(root: str, plugins: list = PLUGINS) -> None:
     os.makedirs(root)
     text = MELTANO_YML
-    for kind in dict.fromkeys(p[0] for p in PLUGINS):
+    for kind in dict.fromkeys(p[0] for p in plugins):
         text += f"  {kind}:\n"
-        for kind_, name, namespace, pip_url, executable in PLUGINS:
+        for kind_, name, namespace, pip_url, executable in plugins:
             if kind_ == kind:
                 text += (
                     f"  - name: {name}\n    namespace: {namespace}\n"
@@ -65,10 +70,10 @@ def make_project(root: str) -> None:
         f.write(text)
 
 
-def venv_uv_version(project: str) -> set:
+def venv_uv_version(project: str, plugins: list = PLUGINS) -> set:
     """The `uv = x.y.z` lines of the plugin venvs' pyvenv.cfg: which uv built them."""
     found = set()
-    for kind, name, *_ in PLUGINS:
+    for kind, name, *_ in plugins:
         cfg = os.path.join(project, ".meltano", kind, name, "venv", "pyvenv.cfg")
         with open(cfg) as f:
             for line in f:
@@ -78,7 +83,8 @@ def venv_uv_version(project: str) -> set:
     return found
 
 
-def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bool = False) -> tuple:
+def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bool = False,
+                plugins: list = PLUGINS) -> tuple:
     args = [binary, *(["--log-level=debug"] if debug_log else []), "install", *extra]
     start = time.perf_counter()
     proc = subprocess.run(args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -89,7 +95,7 @@ def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bo
         raise SystemExit(f"FAILED: {' '.join(args)} in {project} exited {proc.returncode}")
     missing = [
         path
-        for kind, name, _, _, executable in PLUGINS
+        for kind, name, _, _, executable in plugins
         if not os.access(path := os.path.join(project, ".meltano", kind, name, "venv", "bin", executable), os.X_OK)
     ]
     if missing:
@@ -140,6 +146,33 @@ def source_files(root: str) -> list:
     return files
 
 
+def local_plugins(out: str) -> list:
+    """Three tiny pure-Python wheels written with zipfile (console script `<name>`), as custom extractors:
+    installing them needs no network, so what is left is each binary's fixed cost."""
+    plugins = []
+    for name in ("tap-fixed-a", "tap-fixed-b", "tap-fixed-c"):
+        module = name.replace("-", "_")
+        dist = f"{module}-0.1.0"
+        files = {
+            f"{module}/__init__.py": f"def main():\n    print({name!r})\n",
+            f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n",
+            f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"{dist}.dist-info/entry_points.txt": f"[console_scripts]\n{name} = {module}:main\n",
+        }
+        record = []
+        for path, text in files.items():
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(text.encode())}")
+        files[f"{dist}.dist-info/RECORD"] = "\n".join(record + [f"{dist}.dist-info/RECORD,,"]) + "\n"
+        os.makedirs(out, exist_ok=True)
+        wheel = os.path.join(out, f"{dist}-py3-none-any.whl")
+        with zipfile.ZipFile(wheel, "w") as z:
+            for path, text in files.items():
+                z.writestr(path, text)
+        plugins.append(("extractors", name, module, wheel, name))
+    return plugins
+
+
 def path_without_uv(path: str) -> tuple:
     """PATH minus the directories holding a `uv` executable, and those directories."""
     kept, dropped = [], []
@@ -170,7 +203,7 @@ def main() -> None:
                                        "else target/debug/meltano")
     parser.add_argument("--reference", default="/opt/refmeltano/bin/meltano")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--modes", default="first,cold,warm")
+    parser.add_argument("--modes", default="first,cold,warm,fixed")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (projects, caches)")
     opts = parser.parse_args()
 
@@ -214,7 +247,7 @@ def main() -> None:
     counter = 0
     try:
         for mode in opts.modes.split(","):
-            if mode not in ("first", "cold", "warm"):
+            if mode not in ("first", "cold", "warm", "fixed"):
                 raise SystemExit(f"unknown mode {mode!r}")
             if mode != "first" and primed is None:
                 # Prime the shared caches, ours' per-user uv (and the OS page cache) with one untimed install
@@ -240,7 +273,8 @@ def main() -> None:
                 for label in order:
                     counter += 1
                     project = os.path.join(work, f"p{counter}")
-                    make_project(project)
+                    plugins = local_plugins(os.path.join(work, "wheels")) if mode == "fixed" else PLUGINS
+                    make_project(project, plugins)
                     fresh = {
                         "UV_CACHE_DIR": os.path.join(work, f"uv-{counter}"),
                         "PIP_CACHE_DIR": os.path.join(work, f"pip-{counter}"),
@@ -249,11 +283,13 @@ def main() -> None:
                         env = dict(base_env, **fresh, XDG_CACHE_HOME=os.path.join(work, f"xdg-{counter}"))
                     elif mode == "cold":
                         env = dict(base_env, **fresh, XDG_CACHE_HOME=shared["XDG_CACHE_HOME"])
-                    else:
+                    elif mode == "warm":
                         env = dict(base_env, **shared)
+                    else:
+                        env = dict(base_env, **shared, UV_OFFLINE="1")
                     binary, extra = configs[label]
-                    elapsed, _ = run_install(binary, extra, project, env)
-                    versions = venv_uv_version(project)
+                    elapsed, _ = run_install(binary, extra, project, env, plugins=plugins)
+                    versions = venv_uv_version(project, plugins)
                     if versions != {ref_uv_version}:
                         raise SystemExit(f"FAILED: {label} built venvs with uv {versions}, expected {ref_uv_version}")
                     if label.startswith("ours"):
@@ -265,7 +301,7 @@ def main() -> None:
                     print(f"  {mode:<5} run {run + 1} {label:<13} {elapsed:6.2f} s", flush=True)
                     if not opts.keep:
                         shutil.rmtree(project, ignore_errors=True)
-                        if mode != "warm":
+                        if mode in ("first", "cold"):
                             for key in ("UV_CACHE_DIR", "PIP_CACHE_DIR") + (("XDG_CACHE_HOME",) if mode == "first" else ()):
                                 shutil.rmtree(env[key], ignore_errors=True)
     finally:
