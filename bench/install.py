@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
-"""`meltano install` of three PyPI plugins, ours against the reference, side by side in one run.
+"""`meltano install` of three PyPI plugins, ours against the reference, side by side in one run, with NO `uv`
+on PATH (dirs holding one are dropped from PATH, `UV` is unset).
 
 Every run gets a fresh project directory holding the same meltano.yml (three custom plugins, so no Hub
 access is needed; only PyPI). Modes:
 
-  cold  fresh project and an EMPTY uv/pip cache (UV_CACHE_DIR, PIP_CACHE_DIR: a fresh temp dir per run),
-        so every run downloads and unpacks everything;
-  warm  fresh project, one shared uv/pip cache primed by an untimed install of each binary first.
+  first  fresh project, EMPTY uv/pip caches (UV_CACHE_DIR, PIP_CACHE_DIR) and an empty XDG_CACHE_HOME per
+         run: ours has no per-user uv yet, so it pip-installs its pinned uv first (a new user's first
+         install ever); the reference runs the uv bundled in its own venv, as always;
+  cold   fresh project and EMPTY uv/pip caches per run, but the per-user uv present (XDG_CACHE_HOME shared,
+         primed): a new clone on a machine where meltano already ran once;
+  warm   fresh project, one shared uv/pip cache and XDG_CACHE_HOME, all primed.
+  fixed  like warm, but the three plugins are tiny local wheels and UV_OFFLINE=1: no network, so what is
+         measured is each binary's fixed cost (start-up, finding uv, creating venvs, spawning uv).
 
+The shared XDG_CACHE_HOME and caches are primed by one untimed install of each binary before the first
+`cold` or `warm` run; the script checks that ours' per-user uv is not reinstalled afterwards.
 Configurations: the reference with its default parallelism (cpu count) and with `-p 1`, ours with its
 default and with `-p 1`. Within a run the configurations are interleaved (and the order rotated from
-run to run) so network and machine noise hit all of them alike. Both binaries get the same `uv` version:
-the reference always runs the uv bundled in its venv (the `uv` Python package), ours runs the first `uv`
-on PATH, so a venv with that same uv version is created (once, `--uv-venv`) and put first on PATH.
-After each run every exit code must be 0 and every plugin executable must exist in
+run to run) so network and machine noise hit all of them alike. Both binaries build venvs with the same
+uv version: the reference's bundled `uv`, ours its pinned one (`uv = x.y.z` in each venv's pyvenv.cfg
+is checked). After each run every exit code must be 0 and every plugin executable must exist in
 `.meltano/<type>/<name>/venv/bin/`, else the script fails loudly.
 
     python3 bench/install.py --ours target/release/meltano \
         --reference /opt/refmeltano/bin/meltano --runs 3
 """
 import argparse
+import base64
+import hashlib
 import os
 import shutil
 import statistics
@@ -27,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 
 PLUGINS = [
     # (type dir, name, namespace, pip_url, executable)
@@ -45,12 +55,12 @@ plugins:
 """
 
 
-def make_project(root: str) -> None:
+def make_project(root: str, plugins: list = PLUGINS) -> None:
     os.makedirs(root)
     text = MELTANO_YML
-    for kind in dict.fromkeys(p[0] for p in PLUGINS):
+    for kind in dict.fromkeys(p[0] for p in plugins):
         text += f"  {kind}:\n"
-        for kind_, name, namespace, pip_url, executable in PLUGINS:
+        for kind_, name, namespace, pip_url, executable in plugins:
             if kind_ == kind:
                 text += (
                     f"  - name: {name}\n    namespace: {namespace}\n"
@@ -60,10 +70,10 @@ def make_project(root: str) -> None:
         f.write(text)
 
 
-def venv_uv_version(project: str) -> set:
+def venv_uv_version(project: str, plugins: list = PLUGINS) -> set:
     """The `uv = x.y.z` lines of the plugin venvs' pyvenv.cfg: which uv built them."""
     found = set()
-    for kind, name, *_ in PLUGINS:
+    for kind, name, *_ in plugins:
         cfg = os.path.join(project, ".meltano", kind, name, "venv", "pyvenv.cfg")
         with open(cfg) as f:
             for line in f:
@@ -73,7 +83,8 @@ def venv_uv_version(project: str) -> set:
     return found
 
 
-def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bool = False) -> tuple:
+def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bool = False,
+                plugins: list = PLUGINS) -> tuple:
     args = [binary, *(["--log-level=debug"] if debug_log else []), "install", *extra]
     start = time.perf_counter()
     proc = subprocess.run(args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -84,7 +95,7 @@ def run_install(binary: str, extra: list, project: str, env: dict, debug_log: bo
         raise SystemExit(f"FAILED: {' '.join(args)} in {project} exited {proc.returncode}")
     missing = [
         path
-        for kind, name, _, _, executable in PLUGINS
+        for kind, name, _, _, executable in plugins
         if not os.access(path := os.path.join(project, ".meltano", kind, name, "venv", "bin", executable), os.X_OK)
     ]
     if missing:
@@ -135,17 +146,55 @@ def source_files(root: str) -> list:
     return files
 
 
-def ensure_uv_venv(venv: str, version: str) -> str:
-    """A venv holding `uv==version`; returns its bin dir."""
-    bin_dir = os.path.join(venv, "bin")
-    uv = os.path.join(bin_dir, "uv")
-    if os.path.exists(uv):
-        have = subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.split()
-        if len(have) > 1 and have[1] == version:
-            return bin_dir
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    subprocess.run([os.path.join(bin_dir, "pip"), "install", "-q", f"uv=={version}"], check=True)
-    return bin_dir
+def local_plugins(out: str) -> list:
+    """Three tiny pure-Python wheels written with zipfile (console script `<name>`), as custom extractors:
+    installing them needs no network, so what is left is each binary's fixed cost."""
+    plugins = []
+    for name in ("tap-fixed-a", "tap-fixed-b", "tap-fixed-c"):
+        module = name.replace("-", "_")
+        dist = f"{module}-0.1.0"
+        files = {
+            f"{module}/__init__.py": f"def main():\n    print({name!r})\n",
+            f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n",
+            f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            f"{dist}.dist-info/entry_points.txt": f"[console_scripts]\n{name} = {module}:main\n",
+        }
+        record = []
+        for path, text in files.items():
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(text.encode())}")
+        files[f"{dist}.dist-info/RECORD"] = "\n".join(record + [f"{dist}.dist-info/RECORD,,"]) + "\n"
+        os.makedirs(out, exist_ok=True)
+        wheel = os.path.join(out, f"{dist}-py3-none-any.whl")
+        with zipfile.ZipFile(wheel, "w") as z:
+            for path, text in files.items():
+                z.writestr(path, text)
+        plugins.append(("extractors", name, module, wheel, name))
+    return plugins
+
+
+def path_without_uv(path: str) -> tuple:
+    """PATH minus the directories holding a `uv` executable, and those directories."""
+    kept, dropped = [], []
+    for entry in path.split(os.pathsep):
+        uv = os.path.join(entry or ".", "uv")
+        (dropped if os.path.isfile(uv) and os.access(uv, os.X_OK) else kept).append(entry)
+    return os.pathsep.join(kept), dropped
+
+
+def shared_uv(xdg: str) -> list:
+    """Ours' per-user uv binaries under XDG_CACHE_HOME (meltano-rs/uv/<version>/bin/uv)."""
+    root = os.path.join(xdg, "meltano-rs", "uv")
+    if not os.path.isdir(root):
+        return []
+    return sorted(
+        path for version in os.listdir(root) if os.path.isfile(path := os.path.join(root, version, "bin", "uv"))
+    )
+
+
+def identity(path: str) -> tuple:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_mtime_ns
 
 
 def main() -> None:
@@ -154,8 +203,7 @@ def main() -> None:
                                        "else target/debug/meltano")
     parser.add_argument("--reference", default="/opt/refmeltano/bin/meltano")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--modes", default="cold,warm")
-    parser.add_argument("--uv-venv", default="/tmp/benchuv", help="venv whose bin/ (with uv) goes first on PATH")
+    parser.add_argument("--modes", default="first,cold,warm,fixed")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (projects, caches)")
     opts = parser.parse_args()
 
@@ -163,13 +211,18 @@ def main() -> None:
     reference = os.path.abspath(opts.reference)
     ref_uv = os.path.join(os.path.dirname(reference), "uv")
     ref_uv_version = subprocess.run([ref_uv, "--version"], capture_output=True, text=True, check=True).stdout.split()[1]
-    uv_bin = ensure_uv_venv(opts.uv_venv, ref_uv_version)
 
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_", "MELTANO_", "VIRTUAL_ENV"))}
+    path, dropped = path_without_uv(os.environ.get("PATH", ""))
+    if shutil.which("python3", path=path) is None:
+        raise SystemExit(f"FAILED: no python3 left on PATH after dropping the dirs holding uv: {dropped}")
+    base_env = {
+        k: v for k, v in os.environ.items()
+        if k != "UV" and not k.startswith(("UV_", "PIP_", "MELTANO_", "VIRTUAL_ENV", "XDG_CACHE_HOME"))
+    }
     base_env.update(
         MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
         MELTANO_CLI_DISABLE_VERSION_CHECK="1",
-        PATH=uv_bin + os.pathsep + os.environ.get("PATH", ""),
+        PATH=path,
     )
     configs = {
         "ref default": (reference, []),
@@ -179,21 +232,26 @@ def main() -> None:
     }
     print(f"ours:      {ours}")
     print(f"reference: {reference}")
-    print(f"uv: reference runs its bundled {ref_uv}; ours runs {shutil.which('uv', path=base_env['PATH'])} "
-          f"(both {ref_uv_version}); cpus={os.cpu_count()}")
+    print(f"uv: not on PATH (dropped from PATH: {dropped or 'none'}); the reference runs its bundled {ref_uv} "
+          f"({ref_uv_version}), ours its per-user uv under $XDG_CACHE_HOME/meltano-rs/uv; cpus={os.cpu_count()}")
     print(f"loadavg at start: {loadavg()}")
 
     work = tempfile.mkdtemp(prefix="meltano-bench-install-")
+    shared = {
+        "UV_CACHE_DIR": os.path.join(work, "warm-uv"),
+        "PIP_CACHE_DIR": os.path.join(work, "warm-pip"),
+        "XDG_CACHE_HOME": os.path.join(work, "xdg-shared"),
+    }
+    primed = None  # identity of ours' per-user uv once primed
     results = {}
     counter = 0
     try:
         for mode in opts.modes.split(","):
-            if mode not in ("cold", "warm"):
+            if mode not in ("first", "cold", "warm", "fixed"):
                 raise SystemExit(f"unknown mode {mode!r}")
-            shared = {"UV_CACHE_DIR": os.path.join(work, "warm-uv"), "PIP_CACHE_DIR": os.path.join(work, "warm-pip")}
-            if mode == "warm":
-                # Prime the shared cache (and the OS page cache) with one untimed install per binary; the
-                # reference's one logs at debug level, to show which uv it actually runs.
+            if mode != "first" and primed is None:
+                # Prime the shared caches, ours' per-user uv (and the OS page cache) with one untimed install
+                # per binary; the reference's logs at debug level, to show which uv it actually runs.
                 for label in ("ref default", "ours default"):
                     counter += 1
                     project = os.path.join(work, f"prime-{counter}")
@@ -204,30 +262,48 @@ def main() -> None:
                         if "Using uv executable at" in line:
                             print(f"reference log: {line.split('meltano', 1)[-1].strip()}")
                             break
+                uvs = shared_uv(shared["XDG_CACHE_HOME"])
+                if len(uvs) != 1:
+                    raise SystemExit(f"FAILED: expected ours' per-user uv after priming, found {uvs}")
+                primed = (uvs[0], identity(uvs[0]))
+                print(f"ours' per-user uv: {uvs[0]}")
             labels = list(configs)
             for run in range(opts.runs):
                 order = labels[run % len(labels):] + labels[: run % len(labels)]
                 for label in order:
                     counter += 1
                     project = os.path.join(work, f"p{counter}")
-                    make_project(project)
-                    if mode == "cold":
-                        env = dict(base_env, UV_CACHE_DIR=os.path.join(work, f"uv-{counter}"),
-                                   PIP_CACHE_DIR=os.path.join(work, f"pip-{counter}"))
-                    else:
+                    plugins = local_plugins(os.path.join(work, "wheels")) if mode == "fixed" else PLUGINS
+                    make_project(project, plugins)
+                    fresh = {
+                        "UV_CACHE_DIR": os.path.join(work, f"uv-{counter}"),
+                        "PIP_CACHE_DIR": os.path.join(work, f"pip-{counter}"),
+                    }
+                    if mode == "first":
+                        env = dict(base_env, **fresh, XDG_CACHE_HOME=os.path.join(work, f"xdg-{counter}"))
+                    elif mode == "cold":
+                        env = dict(base_env, **fresh, XDG_CACHE_HOME=shared["XDG_CACHE_HOME"])
+                    elif mode == "warm":
                         env = dict(base_env, **shared)
+                    else:
+                        env = dict(base_env, **shared, UV_OFFLINE="1")
                     binary, extra = configs[label]
-                    elapsed, _ = run_install(binary, extra, project, env)
-                    versions = venv_uv_version(project)
+                    elapsed, _ = run_install(binary, extra, project, env, plugins=plugins)
+                    versions = venv_uv_version(project, plugins)
                     if versions != {ref_uv_version}:
                         raise SystemExit(f"FAILED: {label} built venvs with uv {versions}, expected {ref_uv_version}")
+                    if label.startswith("ours"):
+                        if mode == "first" and len(shared_uv(env["XDG_CACHE_HOME"])) != 1:
+                            raise SystemExit(f"FAILED: {label} did not install its per-user uv in {env['XDG_CACHE_HOME']}")
+                        if mode != "first" and identity(primed[0]) != primed[1]:
+                            raise SystemExit(f"FAILED: {label} reinstalled the per-user uv {primed[0]}")
                     results.setdefault((mode, label), []).append(elapsed)
-                    print(f"  {mode} run {run + 1} {label:<13} {elapsed:6.2f} s", flush=True)
+                    print(f"  {mode:<5} run {run + 1} {label:<13} {elapsed:6.2f} s", flush=True)
                     if not opts.keep:
                         shutil.rmtree(project, ignore_errors=True)
-                        if mode == "cold":
-                            shutil.rmtree(env["UV_CACHE_DIR"], ignore_errors=True)
-                            shutil.rmtree(env["PIP_CACHE_DIR"], ignore_errors=True)
+                        if mode in ("first", "cold"):
+                            for key in ("UV_CACHE_DIR", "PIP_CACHE_DIR") + (("XDG_CACHE_HOME",) if mode == "first" else ()):
+                                shutil.rmtree(env[key], ignore_errors=True)
     finally:
         if opts.keep:
             print(f"kept {work}")
@@ -238,7 +314,7 @@ def main() -> None:
     print(f"\n{'mode':<5} {'config':<13} {'median s':>9} {'min s':>7} {'max s':>7}  (n={opts.runs})")
     for (mode, label), values in results.items():
         print(f"{mode:<5} {label:<13} {statistics.median(values):>9.2f} {min(values):>7.2f} {max(values):>7.2f}")
-    print("\nratios reference/ours (of medians):")
+    print("\nratios reference/ours (of medians; >= 1.00x means ours is at least as fast):")
     for mode in dict.fromkeys(m for m, _ in results):
         med = {label: statistics.median(v) for (m, label), v in results.items() if m == mode}
         for ref_label, ours_label in (("ref default", "ours default"), ("ref -p 1", "ours -p 1"),

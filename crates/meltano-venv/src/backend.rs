@@ -1,16 +1,15 @@
-//! Choosing the tool that builds venvs: uv (found on `PATH`, or installed once into the system dir) or the
-//! standard library's `venv` module plus pip.
+//! Choosing the tool that builds venvs: uv (from `UV`, `PATH`, or the per-user copy of [`crate::ensure_uv`])
+//! or the standard library's `venv` module plus pip.
 
 use std::env;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use crate::error::InstallError;
-use crate::lock::FileLock;
-use crate::process::run_step;
-use crate::request::venv_bin;
+use crate::shared_uv::{ensure_uv, user_cache_dir};
 
 /// How venvs are built; mirrors the `venv.backend` project setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,21 +26,26 @@ pub enum Backend {
     },
 }
 
-/// Written into `<sys_dir>/uv/venv` once uv is fully installed there, so a crash mid-install is not mistaken
-/// for a usable uv.
-const UV_COMPLETE_MARKER: &str = ".meltano-uv-complete";
+/// Resolves the `venv.backend` setting (`uv` or `virtualenv`), with the shared uv cached under
+/// [`user_cache_dir`]. See [`find_backend_cached_in`] for the order uv is looked up in.
+pub fn find_backend(setting: &str) -> Result<Backend, InstallError> {
+    find_backend_cached_in(setting, user_cache_dir().as_deref())
+}
 
-/// Resolves the `venv.backend` setting (`uv` or `virtualenv`). For uv: `uv` on `PATH`, else the one this crate
-/// installed under `<sys_dir>/uv/`, else installs it there now ([`ensure_uv`]).
-pub fn find_backend(setting: &str, sys_dir: &Path) -> Result<Backend, InstallError> {
+/// Like [`find_backend`] with the shared uv cached under `cache_dir` (tests use a temp dir). uv is, in order:
+/// the file the `UV` variable names (uv's own variable, which `uv run` sets for its children, so a meltano
+/// started by uv uses that uv; Meltano has no setting for this); the first `uv` on `PATH`; the per-user copy
+/// of the pinned release under `<cache_dir>/uv/`, installed now if missing ([`ensure_uv`]). A project's
+/// `.meltano/uv` from earlier meltano-rs versions is ignored: its version was never pinned nor its wheel
+/// verified, and reusing it would let a project's history decide which uv builds its venvs.
+pub fn find_backend_cached_in(
+    setting: &str,
+    cache_dir: Option<&Path>,
+) -> Result<Backend, InstallError> {
     match setting {
-        "uv" => {
-            let uv = match find_on_path("uv") {
-                Some(uv) => uv,
-                None => ensure_uv(sys_dir)?,
-            };
-            Ok(Backend::Uv { uv })
-        }
+        "uv" => Ok(Backend::Uv {
+            uv: find_uv(cache_dir)?,
+        }),
         "virtualenv" => Ok(Backend::VirtualenvPip {
             python: default_python().ok_or(InstallError::NoPython {
                 purpose: "to create virtualenvs with",
@@ -51,66 +55,24 @@ pub fn find_backend(setting: &str, sys_dir: &Path) -> Result<Backend, InstallErr
     }
 }
 
-/// Returns the uv installed under `<sys_dir>/uv/` (`bin/uv`, or `venv/bin/uv` from the PyPI `uv` wheel),
-/// installing it with `python3 -m venv` + `pip install uv` first if absent. Holds `<sys_dir>/uv/install.lock`
-/// throughout, so concurrent meltano processes install it once.
-pub fn ensure_uv(sys_dir: &Path) -> Result<PathBuf, InstallError> {
-    const WHO: &str = "uv";
-    let dir = sys_dir.join("uv");
-    let io_err = |action, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| InstallError::Io {
-            plugin: WHO.to_string(),
-            action,
-            path,
-            source,
-        }
-    };
-    fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
-    let lock_path = dir.join("install.lock");
-    let _lock = FileLock::acquire(&lock_path).map_err(io_err("lock", &lock_path))?;
-
-    let standalone = dir.join("bin").join(exe("uv"));
-    if is_executable(&standalone) {
-        return Ok(standalone);
+fn find_uv(cache_dir: Option<&Path>) -> Result<PathBuf, InstallError> {
+    if let Some(value) = env::var_os("UV").filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(value);
+        return if is_executable(&path) {
+            Ok(path)
+        } else {
+            Err(InstallError::UvUnusable {
+                path,
+                reason: "the UV environment variable names it, but it is not an executable file"
+                    .to_string(),
+            })
+        };
     }
-    let venv = dir.join("venv");
-    let from_wheel = venv_bin(&venv, "uv");
-    if is_executable(&from_wheel) && venv.join(UV_COMPLETE_MARKER).is_file() {
-        return Ok(from_wheel);
+    if let Some(uv) = find_on_path("uv") {
+        return Ok(uv);
     }
-
-    // Anything here is a leftover of an interrupted install.
-    remove_dir_if_exists(&venv).map_err(io_err("remove", &venv))?;
-    let python = default_python().ok_or(InstallError::NoPython {
-        purpose: "to install uv with",
-    })?;
-    let mut log = String::new();
-    let result = (|| {
-        let mut create = Command::new(&python);
-        create.arg("-m").arg("venv").arg(&venv);
-        run_step(create, WHO, "creating a virtualenv for uv", &mut log)?;
-        let mut pip = Command::new(venv_bin(&venv, "python"));
-        pip.args(["-m", "pip", "install", "uv"]);
-        run_step(pip, WHO, "installing uv from PyPI", &mut log)?;
-        if !is_executable(&from_wheel) {
-            return Err(InstallError::Io {
-                plugin: WHO.to_string(),
-                action: "find the uv binary at",
-                path: from_wheel.clone(),
-                source: io::Error::from(io::ErrorKind::NotFound),
-            });
-        }
-        let marker = venv.join(UV_COMPLETE_MARKER);
-        fs::write(&marker, b"").map_err(io_err("write", &marker))
-    })();
-    match result {
-        Ok(()) => Ok(from_wheel),
-        Err(e) => {
-            let _ = remove_dir_if_exists(&venv);
-            Err(e)
-        }
-    }
+    let cache_dir = cache_dir.ok_or(InstallError::NoCacheDir)?;
+    Ok(ensure_uv(cache_dir)?.uv)
 }
 
 /// The first executable file called `name` in a `PATH` directory.
@@ -122,10 +84,38 @@ pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|candidate| is_executable(candidate))
 }
 
-/// The interpreter used when nothing is configured: `python3` on `PATH`, else `python`. Meltano uses its own
-/// interpreter; we have none, so we take the one a user typing `python3` would get.
+/// The interpreter used when nothing is configured: `python3` on `PATH`, else `python`, resolved once per
+/// process to the binary it runs ([`resolve_executable`]). Meltano uses its own interpreter; we have none, so
+/// we take the one a user typing `python3` would get.
 pub(crate) fn default_python() -> Option<PathBuf> {
-    find_on_path("python3").or_else(|| find_on_path("python"))
+    static DEFAULT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| {
+            let found = find_on_path("python3").or_else(|| find_on_path("python"))?;
+            Some(resolve_executable(&found).unwrap_or(found))
+        })
+        .clone()
+}
+
+/// The interpreter binary `python` runs (its `sys.executable`), or `None` if it cannot tell. Why: pyenv and
+/// asdf put shims on `PATH`, shell scripts that take about half a second to start, and uv starts the
+/// interpreter it is given on every `uv venv` (its interpreter cache does not help with shims); resolved,
+/// that cost is paid once per meltano process instead of once per venv. Runs in our working directory and
+/// environment, as the venv commands do, so a shim picks the same version.
+fn resolve_executable(python: &Path) -> Option<PathBuf> {
+    let output = Command::new(python)
+        .args([
+            "-I",
+            "-S",
+            "-c",
+            "import sys; sys.stdout.write(sys.executable)",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(output.stdout).ok()?);
+    (output.status.success() && path.is_absolute() && path.is_file()).then_some(path)
 }
 
 /// Resolves a `python` value for the virtualenv backend: a path as given, a bare version (`3.12`) as
@@ -181,7 +171,7 @@ mod tests {
 
     #[test]
     fn unknown_backend_is_an_error() {
-        let err = find_backend("conda", Path::new("/nonexistent")).unwrap_err();
+        let err = find_backend_cached_in("conda", None).unwrap_err();
         assert!(err.to_string().contains("'conda'"), "{err}");
     }
 
@@ -193,6 +183,18 @@ mod tests {
         assert!(!looks_like_path("3.12"));
         assert_eq!(resolve_python("/nonexistent/python3"), None);
         assert_eq!(resolve_python("9.99"), None);
+    }
+
+    #[test]
+    fn default_python_is_the_binary_behind_python3() {
+        let python = default_python().expect("python3 on PATH");
+        assert!(
+            python.is_absolute() && python.is_file(),
+            "{}",
+            python.display()
+        );
+        // It is its own sys.executable: no shim left in between.
+        assert_eq!(resolve_executable(&python), Some(python));
     }
 
     #[cfg(unix)]

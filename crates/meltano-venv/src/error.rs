@@ -18,6 +18,22 @@ pub enum InstallError {
         purpose: &'static str,
     },
 
+    /// A uv binary (named by `UV`, or just installed into the user cache) cannot be used.
+    #[error("Cannot use uv at {}: {reason}", path.display())]
+    UvUnusable {
+        /// The binary.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// uv is not on `PATH` and there is no user cache directory to install the shared copy into.
+    #[error(
+        "Cannot install uv: it is not on PATH and there is no user cache directory to install it into (set \
+         XDG_CACHE_HOME or HOME), or set UV to the path of a uv binary"
+    )]
+    NoCacheDir,
+
     /// The plugin's configured interpreter does not exist.
     #[error(
         "Cannot install {plugin}: Python interpreter '{python}' not found. Check the `python` setting of the plugin or project, or `.python-version`"

@@ -142,7 +142,7 @@ pub async fn backend(stores: &SettingsStores<'_>) -> CliResult<Backend> {
         .and_then(|r| r.value)
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| "uv".to_string());
-    find_backend(&setting, stores.project.sys_dir().root()).map_err(CliError::meltano)
+    find_backend(&setting).map_err(CliError::meltano)
 }
 
 /// Installs `planned` (at most `parallelism` at once), logging progress; returns how many failed.

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use meltano_core::PluginType;
-use meltano_venv::{Backend, InstallRequest, find_backend, venv_bin};
+use meltano_venv::{Backend, InstallRequest, find_backend_cached_in, venv_bin};
 
 /// Writes a pure-Python wheel with Python's zipfile (no build backend, no network). The package `<name>`
 /// has a console script `<name>` printing `<name> says hi`; `requires_python` sets `Requires-Python`.
@@ -78,21 +78,22 @@ pub fn tiny_source(dir: &Path, name: &str) -> PathBuf {
     root
 }
 
-/// A system dir shared by every test (and kept between runs) so uv is installed at most once.
-pub fn shared_sys_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("meltano-venv-sys")
+/// A cache dir shared by every test (and kept between runs), standing in for the user's, so the shared uv is
+/// installed at most once.
+pub fn shared_cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("meltano-venv-cache")
 }
 
-/// The uv backend: uv on PATH, else installed into [`shared_sys_dir`].
+/// The uv backend: `UV` or uv on PATH, else the shared uv installed into [`shared_cache_dir`].
 pub fn uv_backend() -> Backend {
     static UV: OnceLock<Backend> = OnceLock::new();
-    UV.get_or_init(|| find_backend("uv", &shared_sys_dir()).expect("uv backend"))
+    UV.get_or_init(|| find_backend_cached_in("uv", Some(&shared_cache_dir())).expect("uv backend"))
         .clone()
 }
 
 /// The virtualenv backend with python3 from PATH.
 pub fn venv_backend() -> Backend {
-    find_backend("virtualenv", &shared_sys_dir()).expect("virtualenv backend")
+    find_backend_cached_in("virtualenv", None).expect("virtualenv backend")
 }
 
 /// An extractor request for `pip_url` into `<dir>/<name>/venv`.
