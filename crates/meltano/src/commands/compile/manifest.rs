@@ -416,7 +416,7 @@ mod tests {
     }
 
     #[test]
-    fn entry_settings_replace_definition_settings_by_name() {
+    fn entry_settings_come_first_and_replace_definition_settings_by_name() {
         let mut base = vec![
             json!({"name": "a", "kind": "integer"}),
             json!({"name": "b"}),
@@ -425,12 +425,13 @@ mod tests {
             &mut base,
             json!([{"name": "b", "sensitive": true}, {"name": "c"}]),
         );
+        // As 4.4.1's manifests list them: the entry's own, then the definition's others.
         assert_eq!(
             base,
             vec![
-                json!({"name": "a", "kind": "integer"}),
                 json!({"name": "b", "sensitive": true}),
-                json!({"name": "c"})
+                json!({"name": "c"}),
+                json!({"name": "a", "kind": "integer"}),
             ]
         );
     }
