@@ -264,9 +264,15 @@ async fn dump_file(
                 (None, Some(id)) => StateSource::Stored(id),
                 (None, None) => StateSource::None,
             };
-            let path =
-                crate::pipeline::state::prepare_state_file(ctx, stores.db, &run_dir, true, source)
-                    .await?;
+            let store = crate::state_backend::open(stores).await?;
+            let path = crate::pipeline::state::prepare_state_file(
+                ctx,
+                store.as_ref(),
+                &run_dir,
+                true,
+                source,
+            )
+            .await?;
             let text = path.and_then(|p| std::fs::read_to_string(p).ok());
             match text {
                 Some(text) => ctx.printer.out(text.trim_end()),

@@ -1,5 +1,6 @@
 //! `meltano state list|get|set|merge|copy|move|clear|edit|export|import`: Singer state in the
-//! system database, with Meltano 4.4.1's messages, prompts and exit codes.
+//! project's state backend (the system database, files or a bucket), with Meltano 4.4.1's
+//! messages, prompts and exit codes.
 //!
 //! Edits that Meltano routes through its state service (`set`, `merge`, `copy`, `move`, `edit`)
 //! also add a `STATE_EDIT` row to `runs`. State IDs shaped like `meltano run`'s
@@ -21,6 +22,7 @@ use meltano_core::state::{
 use meltano_core::{PluginType, env_vars};
 use meltano_db::SystemDb;
 use meltano_project::Project;
+use meltano_state::StateStore;
 use serde_json::{Map, Value};
 
 use crate::context::{Context, EnvironmentPolicy, block_on};
@@ -32,10 +34,14 @@ use crate::usage::usage_error;
 struct Session<'a> {
     ctx: &'a Context,
     project: &'a Project,
+    /// Where `runs` rows of edits go.
     db: &'a SystemDb,
+    /// Where the state is.
+    store: &'a dyn StateStore,
     /// The environment activated by `--environment` or `MELTANO_ENVIRONMENT`.
     environment: Option<String>,
-    /// Whether "Using systemdb state backend" was logged (Meltano logs it once, on first use).
+    /// Whether the backend's line ("Using systemdb state backend") was logged (Meltano logs it
+    /// once, on first use).
     backend_announced: Cell<bool>,
 }
 
@@ -55,14 +61,18 @@ pub fn run(ctx: &Context, args: StateArgs) -> CliResult<ExitCode> {
             environment: None,
             db: &db,
         };
-        if let Err(e) = crate::state_backend::ensure_supported(&stores).await {
-            db.close().await;
-            return Err(e);
-        }
+        let store = match crate::state_backend::open(&stores).await {
+            Ok(store) => store,
+            Err(e) => {
+                db.close().await;
+                return Err(e);
+            }
+        };
         let session = Session {
             ctx,
             project: &project,
             db: &db,
+            store: store.as_ref(),
             environment,
             backend_announced: Cell::new(false),
         };
@@ -133,11 +143,7 @@ impl Session<'_> {
     /// One ID per line: green when its state has `singer_state`, red when not, yellow when empty.
     async fn list(&self, pattern: Option<&str>) -> CliResult<ExitCode> {
         self.reading();
-        let ids = self
-            .db
-            .state_ids(pattern)
-            .await
-            .map_err(CliError::meltano)?;
+        let ids = self.store.state_ids(pattern).await.map_err(store_error)?;
         let mut lines = Vec::with_capacity(ids.len());
         for id in ids {
             let state = self.read_merged(&id).await?;
@@ -278,7 +284,7 @@ impl Session<'_> {
         }
         self.check_state_id(dst);
         self.set_from(src, dst).await?;
-        self.db.delete_state(src).await.map_err(CliError::meltano)?;
+        self.store.clear(src).await.map_err(store_error)?;
         self.ctx.printer.info(&format!(
             "State for {src} was successfully moved to {dst} at {}.",
             utc_now()
@@ -300,17 +306,10 @@ impl Session<'_> {
         if let Some(state_id) = state_id {
             self.check_state_id(&state_id);
             self.backend();
-            self.db
-                .delete_state(&state_id)
-                .await
-                .map_err(CliError::meltano)?;
+            self.store.clear(&state_id).await.map_err(store_error)?;
         } else {
             self.backend();
-            let count = self
-                .db
-                .delete_all_states()
-                .await
-                .map_err(CliError::meltano)?;
+            let count = self.store.clear_all().await.map_err(store_error)?;
             self.ctx
                 .printer
                 .info(&format!("{count} state(s) were successfully cleared"));
@@ -362,8 +361,10 @@ impl Session<'_> {
 
     async fn export(&self) -> CliResult<ExitCode> {
         self.backend();
-        self.ctx.printer.info("Exporting state from Database");
-        let states = self.db.all_states().await.map_err(CliError::meltano)?;
+        self.ctx
+            .printer
+            .info(&format!("Exporting state from {}", self.store.label()));
+        let states = self.store.get_all().await.map_err(store_error)?;
         let export: Map<String, Value> = states
             .into_iter()
             .map(|(id, record)| (id, record.to_export()))
@@ -400,11 +401,7 @@ impl Session<'_> {
             };
             records.push((state_id, record));
         }
-        let count = self
-            .db
-            .put_states(&records)
-            .await
-            .map_err(CliError::meltano)?;
+        let count = self.store.put_all(&records).await.map_err(store_error)?;
         self.ctx
             .printer
             .info(&format!("Successfully imported {count} state(s)."));
@@ -431,32 +428,40 @@ impl Session<'_> {
             py_repr(&payload)
         ));
         self.backend();
-        self.db
-            .write_state(state_id, &payload, kind)
+        if self.store.writes_objects() {
+            self.ctx
+                .printer
+                .info(&format!("Writing state to {}", self.store.label()));
+        }
+        self.store
+            .update(state_id, &payload, kind)
             .await
-            .map_err(CliError::meltano)
+            .map_err(store_error)
     }
 
     /// The state a run would start from, `{}` when there is none.
     async fn read_merged(&self, state_id: &str) -> CliResult<Value> {
         self.reading();
-        let record = self
-            .db
-            .read_state(state_id)
-            .await
-            .map_err(CliError::meltano)?;
+        let record = self.store.get(state_id).await.map_err(store_error)?;
+        if record.is_none() && self.store.writes_objects() {
+            self.ctx
+                .printer
+                .info(&format!("No state found for {state_id}."));
+        }
         Ok(record.map_or_else(|| Value::Object(Map::new()), |r| r.merged()))
     }
 
     fn backend(&self) {
         if !self.backend_announced.replace(true) {
-            self.ctx.printer.info("Using systemdb state backend");
+            self.ctx.printer.info(&self.store.announcement());
         }
     }
 
     fn reading(&self) {
         self.backend();
-        self.ctx.printer.info("Reading state from Database");
+        self.ctx
+            .printer
+            .info(&format!("Reading state from {}", self.store.label()));
     }
 
     /// Asks before a destructive change unless `--force`; `Ok(false)` when the answer is no.
@@ -514,6 +519,10 @@ impl Session<'_> {
                     .any(|c| c == "state")
             })
     }
+}
+
+fn store_error(error: meltano_state::StoreError) -> CliError {
+    crate::state_backend::store_error(error)
 }
 
 /// Where a `set` or `merge` payload comes from.

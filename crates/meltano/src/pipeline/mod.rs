@@ -11,6 +11,7 @@ pub mod state;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use meltano_cli::StateStrategy;
@@ -19,6 +20,8 @@ use meltano_core::settings::Resolved;
 use meltano_db::RunState;
 use meltano_project::manifest::{Mapping, PluginEntry};
 use meltano_runner::pipeline::{PipelineEvent, PipelineHandle, PipelineOutcome, Stage};
+use meltano_state::StateStore;
+use meltano_state::lock::HeldLock;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -108,7 +111,8 @@ pub async fn run_extract_load(
     interrupts: &mut Interrupts,
 ) -> CliResult<Result<(), BlockFailure>> {
     let project = stores.project;
-    crate::state_backend::ensure_supported(stores).await?;
+    let store = crate::state_backend::open(stores).await?;
+    let mut held = None;
     let job = match &options.state_id {
         Some(state_id) => {
             let log = run_log::open(project, state_id, &options.run_id)?;
@@ -117,6 +121,17 @@ pub async fn run_extract_load(
                 "Running job with name '{state_id}' and run ID '{}'",
                 options.run_id
             ));
+            // A file or bucket backend is shared by every machine running this project: its lock
+            // is what keeps two runs of one state ID apart, whatever system database each uses.
+            if store.writes_objects() {
+                match HeldLock::acquire(store.clone(), state_id, options.force).await {
+                    Ok(lock) => held = Some(lock),
+                    Err(e) => {
+                        ctx.printer.end_run_log();
+                        return Err(lock_refusal(e, options.el_messages));
+                    }
+                }
+            }
             let refuse = if options.el_messages {
                 job::el_already_running
             } else {
@@ -134,6 +149,7 @@ pub async fn run_extract_load(
             {
                 Ok(job) => Some(job),
                 Err(e) => {
+                    release(ctx, held).await;
                     ctx.printer.end_run_log();
                     return Err(e);
                 }
@@ -143,22 +159,31 @@ pub async fn run_extract_load(
     };
     // The bookmark the run starts from, put back should the loader leave input unread.
     let before = match &job {
-        Some(job) => Some(
-            stores
-                .db
-                .read_state(&job.state_id)
-                .await
-                .map_err(CliError::meltano)?,
-        ),
+        Some(job) => match store.get(&job.state_id).await {
+            Ok(record) => Some(record),
+            Err(e) => {
+                release(ctx, held).await;
+                return Err(crate::state_backend::store_error(e));
+            }
+        },
         None => None,
     };
-    let result = execute(ctx, stores, block, options, job.as_ref(), interrupts).await;
+    let mut result = execute(
+        ctx,
+        stores,
+        &store,
+        block,
+        options,
+        job.as_ref(),
+        interrupts,
+    )
+    .await;
     if let (Some(job), Some(before), Ok(Err(BlockFailure::Undelivered(_)))) =
         (&job, before, &result)
     {
         let restored = match before {
-            Some(record) => stores.db.put_state(&job.state_id, &record).await,
-            None => stores.db.delete_state(&job.state_id).await.map(|_| ()),
+            Some(record) => store.put(&job.state_id, &record).await,
+            None => store.remove(&job.state_id).await,
         };
         if let Err(e) = restored {
             ctx.printer.error(&format!(
@@ -167,6 +192,13 @@ pub async fn run_extract_load(
             ));
         }
     }
+    if let Some(lost) = held.as_ref().and_then(HeldLock::lost) {
+        ctx.printer.error(&lost);
+        if matches!(result, Ok(Ok(()))) {
+            result = Ok(Err(BlockFailure::Failed(lost)));
+        }
+    }
+    release(ctx, held).await;
     if let Some(job) = &job {
         let (run_state, error) = match &result {
             Ok(Ok(())) => (RunState::Success, None),
@@ -187,10 +219,35 @@ pub async fn run_extract_load(
     result
 }
 
+/// The refusal of a run whose state ID another process has locked.
+fn lock_refusal(error: meltano_state::StoreError, el: bool) -> CliError {
+    let hint = if el {
+        "To ignore this check use the '--force' option."
+    } else {
+        "Wait until it ends (or its lock expires), or ignore this check using the '--force' option."
+    };
+    match error {
+        e @ meltano_state::StoreError::Locked { .. } => CliError::Meltano(format!("{e} {hint}")),
+        other => crate::state_backend::store_error(other),
+    }
+}
+
+/// Releases a run's lock; a failure only leaves a lock that expires by itself.
+async fn release(ctx: &Context, held: Option<HeldLock>) {
+    if let Some(lock) = held
+        && let Err(e) = lock.release().await
+    {
+        ctx.printer.warn(&format!(
+            "Could not release the state lock (it expires by itself): {e}"
+        ));
+    }
+}
+
 /// Prepares the plugins, starts the processes and follows them to the end.
 async fn execute(
     ctx: &Context,
     stores: &SettingsStores<'_>,
+    store: &Arc<dyn StateStore>,
     block: &ElBlock<'_>,
     options: &ElOptions,
     job: Option<&Job>,
@@ -223,7 +280,7 @@ async fn execute(
     let run_dir = project.sys_dir().run_dir().join(&block.extractor.name);
     let state_file = state::prepare_state_file(
         ctx,
-        stores.db,
+        store.as_ref(),
         &run_dir,
         capabilities.iter().any(|c| c == "state"),
         source,
@@ -287,11 +344,18 @@ async fn execute(
     .await?;
     prepared.push((block.loader.name.clone(), loader));
 
-    let writer = job.map(|job| StateWriter {
-        db: stores.db,
-        job,
-        kind: StateWriter::kind_for(options.strategy, options.full_refresh),
-    });
+    let writer = match job {
+        Some(job) => Some(
+            StateWriter::new(
+                store.clone(),
+                stores.db,
+                job,
+                StateWriter::kind_for(options.strategy, options.full_refresh),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let stages: Vec<Stage> = prepared
         .iter()
         .map(|(name, p)| Stage {
@@ -319,12 +383,21 @@ async fn execute(
     .await;
     // Config files hold secrets: removed now, whatever happened.
     drop(prepared);
+    // The last confirmed state is stored before anything else is decided.
+    let flushed = match writer {
+        Some(writer) => writer.finish().await,
+        None => Ok(()),
+    };
     let Followed {
         outcome,
         stopped,
         tails,
-        state_error,
+        mut state_error,
     } = followed?;
+    if let Err(e) = flushed {
+        ctx.printer.error(&e.to_string());
+        state_error.get_or_insert(e);
+    }
 
     for (stream, count) in &outcome.records {
         ctx.printer.info(&format!(

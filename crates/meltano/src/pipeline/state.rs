@@ -1,11 +1,21 @@
 //! A pipeline's incremental state: the file the extractor starts from, and each state line the
 //! loader confirms, persisted as it arrives.
+//!
+//! On the system database each state is written in its own transaction before the next line is
+//! read. On a file or bucket backend the run holds the state ID's lock, so the record is kept in
+//! memory and written by a background task ([`Flusher`]) that always writes the latest record:
+//! states that arrive while a write is in flight are coalesced into the next one, so a slow store
+//! never slows the pipeline, and the last confirmed state is written before the run ends.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use meltano_cli::StateStrategy;
-use meltano_core::state::PayloadKind;
+use meltano_core::state::{PayloadKind, StateRecord};
 use meltano_db::{PayloadFlag, SystemDb};
+use meltano_state::{StateStore, StoreError};
 use serde_json::{Map, Value};
 
 use crate::context::Context;
@@ -28,7 +38,7 @@ pub enum StateSource<'a> {
 /// returns its path, or None when it starts without state.
 pub async fn prepare_state_file(
     ctx: &Context,
-    db: &SystemDb,
+    store: &dyn StateStore,
     run_dir: &Path,
     supports_state: bool,
     source: StateSource<'_>,
@@ -55,9 +65,16 @@ pub async fn prepare_state_file(
             Ok(Some(path))
         }
         StateSource::Stored(state_id) => {
-            ctx.printer.info("Using systemdb state backend");
-            ctx.printer.info("Reading state from Database");
-            let record = db.read_state(state_id).await.map_err(CliError::meltano)?;
+            ctx.printer.info(&store.announcement());
+            ctx.printer
+                .info(&format!("Reading state from {}", store.label()));
+            let record = store
+                .get(state_id)
+                .await
+                .map_err(crate::state_backend::store_error)?;
+            if record.is_none() && store.writes_objects() {
+                ctx.printer.info(&format!("No state found for {state_id}."));
+            }
             let singer_state = record
                 .map(|r| r.merged())
                 .and_then(|merged| merged.get("singer_state").cloned());
@@ -79,12 +96,47 @@ pub async fn prepare_state_file(
 
 /// Persists the states a loader confirms, for one job.
 pub struct StateWriter<'a> {
-    pub db: &'a SystemDb,
-    pub job: &'a Job,
-    pub kind: PayloadKind,
+    store: Arc<dyn StateStore>,
+    db: &'a SystemDb,
+    job: &'a Job,
+    kind: PayloadKind,
+    /// Whether the backend's line was logged (Meltano logs it again at the first write).
+    announced: Cell<bool>,
+    /// Whether a failing store was reported (once per run).
+    warned: Cell<bool>,
+    /// For file and bucket backends: the record and the task writing it.
+    flusher: Option<Flusher>,
 }
 
-impl StateWriter<'_> {
+impl<'a> StateWriter<'a> {
+    /// A writer for `job`. For a file or bucket backend (whose lock the run holds) the current
+    /// record is read now and later writes go through a [`Flusher`].
+    pub async fn new(
+        store: Arc<dyn StateStore>,
+        db: &'a SystemDb,
+        job: &'a Job,
+        kind: PayloadKind,
+    ) -> CliResult<StateWriter<'a>> {
+        let flusher = if store.writes_objects() {
+            let record = store
+                .get(&job.state_id)
+                .await
+                .map_err(crate::state_backend::store_error)?;
+            Some(Flusher::start(store.clone(), job.state_id.clone(), record))
+        } else {
+            None
+        };
+        Ok(StateWriter {
+            store,
+            db,
+            job,
+            kind,
+            announced: Cell::new(false),
+            warned: Cell::new(false),
+            flusher,
+        })
+    }
+
     /// How `--state-strategy` (and `--full-refresh`) decide between complete and partial.
     pub fn kind_for(strategy: StateStrategy, full_refresh: bool) -> PayloadKind {
         match strategy {
@@ -114,15 +166,33 @@ impl StateWriter<'_> {
         let mut payload = Map::new();
         payload.insert("singer_state".to_string(), state);
         let payload = Value::Object(payload);
-        self.db
-            .write_state(&self.job.state_id, &payload, self.kind)
-            .await
-            .map_err(|e| {
-                CliError::Meltano(format!(
-                    "Could not store the state confirmed by the loader for '{}': {e}",
-                    self.job.state_id
-                ))
-            })?;
+        if !self.announced.replace(true) {
+            ctx.printer.info(&self.store.announcement());
+        }
+        match &self.flusher {
+            Some(flusher) => {
+                ctx.printer
+                    .info(&format!("Writing state to {}", self.store.label()));
+                if let Some(error) = flusher.apply(&payload, self.kind)
+                    && !self.warned.replace(true)
+                {
+                    ctx.printer.warn(&format!(
+                        "Could not write the state of '{}' yet, retrying in the background: {error}",
+                        self.job.state_id
+                    ));
+                }
+            }
+            None => self
+                .store
+                .update(&self.job.state_id, &payload, self.kind)
+                .await
+                .map_err(|e| {
+                    CliError::Meltano(format!(
+                        "Could not store the state confirmed by the loader for '{}': {e}",
+                        self.job.state_id
+                    ))
+                })?,
+        }
         let flag = match self.kind {
             PayloadKind::Complete => PayloadFlag::State,
             PayloadKind::Partial => PayloadFlag::IncompleteState,
@@ -138,5 +208,127 @@ impl StateWriter<'_> {
             at.format("%Y-%m-%d %H:%M:%S%.6f+00:00")
         ));
         Ok(())
+    }
+
+    /// Waits until the last confirmed state is stored; an error names the backend and state ID.
+    pub async fn finish(self) -> CliResult<()> {
+        let Some(flusher) = self.flusher else {
+            return Ok(());
+        };
+        flusher.finish().await.map_err(|e| {
+            CliError::Meltano(format!(
+                "Could not store the state confirmed by the loader for '{}': {e}",
+                self.job.state_id
+            ))
+        })
+    }
+}
+
+/// The record of a run on a file or bucket backend, and the task that writes it.
+struct Flusher {
+    shared: Arc<Mutex<Pending>>,
+    wake: Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<Result<(), StoreError>>,
+}
+
+/// What the writing task shares with the pipeline.
+struct Pending {
+    record: Option<StateRecord>,
+    /// Bumped by every accepted state; the task writes until it has written the latest.
+    version: u64,
+    /// No more states will come: write the latest and stop.
+    closed: bool,
+    /// The error of the last failed write (cleared by a successful one).
+    error: Option<String>,
+}
+
+/// Pauses between attempts to write a state the store refused or did not answer (the store's
+/// client already retries each request a few times). While the run goes on, attempts go on at
+/// the last pause; once it has ended, this many more are made before the run fails.
+const WRITE_BACKOFF: [u64; 5] = [250, 500, 1_000, 2_000, 4_000];
+
+impl Flusher {
+    fn start(store: Arc<dyn StateStore>, state_id: String, record: Option<StateRecord>) -> Flusher {
+        let shared = Arc::new(Mutex::new(Pending {
+            record,
+            version: 0,
+            closed: false,
+            error: None,
+        }));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn(write_loop(store, state_id, shared.clone(), wake.clone()));
+        Flusher { shared, wake, task }
+    }
+
+    /// Applies a payload to the record and asks for it to be written; returns the error of the
+    /// last write when the store has been failing since (the task keeps retrying).
+    fn apply(&self, payload: &Value, kind: PayloadKind) -> Option<String> {
+        let mut pending = lock(&self.shared);
+        match &mut pending.record {
+            Some(record) => record.apply(payload.clone(), kind),
+            None => pending.record = Some(StateRecord::from_payload(payload.clone(), kind)),
+        }
+        pending.version += 1;
+        let error = pending.error.clone();
+        drop(pending);
+        self.wake.notify_one();
+        error
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        lock(&self.shared).closed = true;
+        self.wake.notify_one();
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) => Err(StoreError::Config(format!("the state writer stopped: {e}"))),
+        }
+    }
+}
+
+fn lock(shared: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes the latest record whenever it changed, until closed with nothing left to write.
+async fn write_loop(
+    store: Arc<dyn StateStore>,
+    state_id: String,
+    shared: Arc<Mutex<Pending>>,
+    wake: Arc<tokio::sync::Notify>,
+) -> Result<(), StoreError> {
+    let mut written = 0u64;
+    let mut failures = 0usize;
+    loop {
+        let (record, version, closed) = {
+            let pending = lock(&shared);
+            (pending.record.clone(), pending.version, pending.closed)
+        };
+        if version == written {
+            if closed {
+                return Ok(());
+            }
+            wake.notified().await;
+            continue;
+        }
+        let Some(record) = record else {
+            written = version;
+            continue;
+        };
+        match store.put(&state_id, &record).await {
+            Ok(()) => {
+                written = version;
+                failures = 0;
+                lock(&shared).error = None;
+            }
+            Err(e) if e.is_transient() && (!closed || failures < WRITE_BACKOFF.len()) => {
+                lock(&shared).error = Some(e.to_string());
+                let pause = WRITE_BACKOFF[failures.min(WRITE_BACKOFF.len() - 1)];
+                failures += 1;
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -27,3 +27,4 @@ mod schedule;
 mod scheduler;
 mod select;
 mod state;
+mod state_backends;
