@@ -733,6 +733,11 @@ pub enum StateCommand {
         /// The state ID to overwrite.
         #[arg(value_name = "DST_STATE_ID")]
         dst_state_id: String,
+        /// Write the destination into this state backend instead of the project's (for example
+        /// `s3://bucket/prefix` or `file:///dir`), with the project's `state_backend.*` settings for
+        /// its credentials. Not in Meltano.
+        #[arg(long, value_name = "URI")]
+        to_uri: Option<String>,
         /// Don't prompt for confirmation.
         #[arg(long)]
         force: bool,
@@ -822,6 +827,11 @@ pub enum StateCommand {
         /// The state ID to overwrite.
         #[arg(value_name = "DST_STATE_ID")]
         dst_state_id: String,
+        /// Write the destination into this state backend instead of the project's (for example
+        /// `s3://bucket/prefix` or `file:///dir`), with the project's `state_backend.*` settings for
+        /// its credentials. Not in Meltano.
+        #[arg(long, value_name = "URI")]
+        to_uri: Option<String>,
         /// Don't prompt for confirmation.
         #[arg(long)]
         force: bool,

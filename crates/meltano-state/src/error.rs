@@ -23,6 +23,13 @@ pub enum StoreError {
         /// The cause, without credentials.
         message: String,
     },
+    /// The store refused our credentials or permissions: retrying will not help.
+    #[error("The state backend {backend} refused to {action}: {message}")]
+    Refused {
+        action: String,
+        backend: String,
+        message: String,
+    },
     /// A stored object is not Meltano's JSON.
     #[error("The state of '{state_id}' in {backend} is not valid JSON ({location}): {message}")]
     Corrupt {

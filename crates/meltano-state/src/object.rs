@@ -103,10 +103,18 @@ impl ObjectStateStore {
     }
 
     fn failed(&self, action: String) -> impl FnOnce(object_store::Error) -> StoreError + '_ {
-        move |e| StoreError::Unavailable {
-            action,
-            backend: self.uri.clone(),
-            message: self.scrub(&e.to_string()),
+        move |e| match e {
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => StoreError::Refused {
+                action,
+                backend: self.uri.clone(),
+                message: self.scrub(&e.to_string()),
+            },
+            e => StoreError::Unavailable {
+                action,
+                backend: self.uri.clone(),
+                message: self.scrub(&e.to_string()),
+            },
         }
     }
 

@@ -88,6 +88,49 @@ pub fn python_with(name: &str, requirements: &[&str]) -> Result<PathBuf, VenvErr
     Ok(python)
 }
 
+/// The directory of an npm package `spec` installed into `<cache>/<name>` (its `node_modules/.bin`
+/// holds the commands), installed if missing.
+pub fn npm_package(name: &str, spec: &str) -> Result<PathBuf, VenvError> {
+    let dir = cache_dir();
+    std::fs::create_dir_all(&dir).map_err(|source| VenvError::Io {
+        context: format!("create {}", dir.display()),
+        source,
+    })?;
+    let prefix = dir.join(name);
+    let lock = std::fs::File::create(dir.join(format!("{name}.lock"))).map_err(|source| {
+        VenvError::Io {
+            context: "create the npm lock".to_string(),
+            source,
+        }
+    })?;
+    lock.lock().map_err(|source| VenvError::Io {
+        context: "lock the npm cache".to_string(),
+        source,
+    })?;
+    let marker = prefix.join(".installed");
+    if marker.exists() {
+        return Ok(prefix);
+    }
+    let _ = std::fs::remove_dir_all(&prefix);
+    std::fs::create_dir_all(&prefix).map_err(|source| VenvError::Io {
+        context: format!("create {}", prefix.display()),
+        source,
+    })?;
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(spec);
+    run(
+        &mut npm,
+        &format!("npm install {spec} (needs node and npm)"),
+    )?;
+    std::fs::write(&marker, spec).map_err(|source| VenvError::Io {
+        context: format!("mark {} installed", prefix.display()),
+        source,
+    })?;
+    Ok(prefix)
+}
+
 fn find_python() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

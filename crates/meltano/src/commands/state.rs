@@ -38,6 +38,8 @@ struct Session<'a> {
     db: &'a SystemDb,
     /// Where the state is.
     store: &'a dyn StateStore,
+    /// The `state_backend.*` settings it was opened with (for `--to-uri`).
+    config: &'a meltano_state::BackendConfig,
     /// The environment activated by `--environment` or `MELTANO_ENVIRONMENT`.
     environment: Option<String>,
     /// Whether the backend's line ("Using systemdb state backend") was logged (Meltano logs it
@@ -61,8 +63,15 @@ pub fn run(ctx: &Context, args: StateArgs) -> CliResult<ExitCode> {
             environment: None,
             db: &db,
         };
-        let store = match crate::state_backend::open(&stores).await {
-            Ok(store) => store,
+        let opened = async {
+            let settings = stores.resolve(crate::settings::Subject::Project).await?;
+            let config = crate::state_backend::config(&settings);
+            let store = crate::state_backend::open_config(&config, &db)?;
+            Ok::<_, CliError>((config, store))
+        }
+        .await;
+        let (config, store) = match opened {
+            Ok(opened) => opened,
             Err(e) => {
                 db.close().await;
                 return Err(e);
@@ -73,6 +82,7 @@ pub fn run(ctx: &Context, args: StateArgs) -> CliResult<ExitCode> {
             project: &project,
             db: &db,
             store: store.as_ref(),
+            config: &config,
             environment,
             backend_announced: Cell::new(false),
         };
@@ -118,14 +128,22 @@ impl Session<'_> {
                 src_state_id,
                 dst_state_id,
                 force,
+                to_uri,
                 ..
-            } => self.copy(&src_state_id, &dst_state_id, force).await,
+            } => {
+                self.copy(&src_state_id, &dst_state_id, force, to_uri.as_deref())
+                    .await
+            }
             StateCommand::Move {
                 src_state_id,
                 dst_state_id,
                 force,
+                to_uri,
                 ..
-            } => self.move_(&src_state_id, &dst_state_id, force).await,
+            } => {
+                self.move_(&src_state_id, &dst_state_id, force, to_uri.as_deref())
+                    .await
+            }
             StateCommand::Clear {
                 state_id,
                 force,
@@ -259,7 +277,13 @@ impl Session<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    async fn copy(&self, src: &str, dst: &str, force: bool) -> CliResult<ExitCode> {
+    async fn copy(
+        &self,
+        src: &str,
+        dst: &str,
+        force: bool,
+        to_uri: Option<&str>,
+    ) -> CliResult<ExitCode> {
         if !self.confirm(
             force,
             "This will overwrite state for the destination. Continue?",
@@ -267,7 +291,7 @@ impl Session<'_> {
             return Err(CliError::Exit(1));
         }
         self.check_state_id(src);
-        self.set_from(src, dst).await?;
+        self.set_from(src, dst, to_uri).await?;
         self.ctx.printer.info(&format!(
             "State for {dst} was successfully copied from {src} at {}.",
             utc_now()
@@ -275,7 +299,13 @@ impl Session<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    async fn move_(&self, src: &str, dst: &str, force: bool) -> CliResult<ExitCode> {
+    async fn move_(
+        &self,
+        src: &str,
+        dst: &str,
+        force: bool,
+        to_uri: Option<&str>,
+    ) -> CliResult<ExitCode> {
         if !self.confirm(
             force,
             "This will clear the source state and overwrite destination state. Continue?",
@@ -283,7 +313,7 @@ impl Session<'_> {
             return Err(CliError::Exit(1));
         }
         self.check_state_id(dst);
-        self.set_from(src, dst).await?;
+        self.set_from(src, dst, to_uri).await?;
         self.store.clear(src).await.map_err(store_error)?;
         self.ctx.printer.info(&format!(
             "State for {src} was successfully moved to {dst} at {}.",
@@ -408,11 +438,29 @@ impl Session<'_> {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// `set`'s path for `copy` and `move`: the merged state of `src` as the complete state of `dst`.
-    async fn set_from(&self, src: &str, dst: &str) -> CliResult<()> {
+    /// `set`'s path for `copy` and `move`: the merged state of `src` as the complete state of
+    /// `dst`, in this backend or in the one `to_uri` names.
+    async fn set_from(&self, src: &str, dst: &str, to_uri: Option<&str>) -> CliResult<()> {
         let payload = self.read_merged(src).await?;
         validate_payload(&payload).map_err(CliError::meltano)?;
-        self.add_state(dst, payload, PayloadKind::Complete).await
+        let Some(uri) = to_uri else {
+            return self.add_state(dst, payload, PayloadKind::Complete).await;
+        };
+        let config = meltano_state::BackendConfig {
+            uri: uri.to_string(),
+            ..self.config.clone()
+        };
+        let target = crate::state_backend::open_config(&config, self.db)?;
+        self.ctx.printer.info(&target.announcement());
+        if target.writes_objects() {
+            self.ctx
+                .printer
+                .info(&format!("Writing state to {}", target.label()));
+        }
+        target
+            .update(dst, &payload, PayloadKind::Complete)
+            .await
+            .map_err(store_error)
     }
 
     /// Meltano's `add_state`: the `runs` row of the edit, then the state itself.

@@ -131,6 +131,14 @@ pub async fn run_extract_load(
                         return Err(lock_refusal(e, options.el_messages));
                     }
                 }
+                let pending =
+                    state::upload_pending(ctx, store.as_ref(), &pending_dir(project), state_id)
+                        .await;
+                if let Err(e) = pending {
+                    release(ctx, held).await;
+                    ctx.printer.end_run_log();
+                    return Err(e);
+                }
             }
             let refuse = if options.el_messages {
                 job::el_already_running
@@ -217,6 +225,11 @@ pub async fn run_extract_load(
     }
     // The run log stays open for the caller's closing lines ("Block run completed", …).
     result
+}
+
+/// Where states a run could not write to a file or bucket backend are kept for the next run.
+fn pending_dir(project: &meltano_project::Project) -> PathBuf {
+    project.sys_dir().run_dir().join("pending-state")
 }
 
 /// The refusal of a run whose state ID another process has locked.
@@ -385,7 +398,7 @@ async fn execute(
     drop(prepared);
     // The last confirmed state is stored before anything else is decided.
     let flushed = match writer {
-        Some(writer) => writer.finish().await,
+        Some(writer) => writer.finish(&pending_dir(project)).await,
         None => Ok(()),
     };
     let Followed {

@@ -211,17 +211,97 @@ impl<'a> StateWriter<'a> {
     }
 
     /// Waits until the last confirmed state is stored; an error names the backend and state ID.
-    pub async fn finish(self) -> CliResult<()> {
+    /// A state the store would not take is kept in `pending_dir`, for the next run to write
+    /// first ([`upload_pending`]).
+    pub async fn finish(self, pending_dir: &Path) -> CliResult<()> {
         let Some(flusher) = self.flusher else {
             return Ok(());
         };
-        flusher.finish().await.map_err(|e| {
-            CliError::Meltano(format!(
-                "Could not store the state confirmed by the loader for '{}': {e}",
-                self.job.state_id
-            ))
-        })
+        let Err((e, record)) = flusher.finish().await else {
+            return Ok(());
+        };
+        let mut message = format!(
+            "Could not store the state confirmed by the loader for '{}': {e}",
+            self.job.state_id
+        );
+        if let Some(record) = record {
+            let path = pending_path(pending_dir, &self.job.state_id);
+            let mut kept = Map::new();
+            kept.insert("backend".into(), Value::from(self.store.display_uri()));
+            kept.insert("state".into(), record.to_export());
+            let text = meltano_core::settings::repr::py_json_dumps(&Value::Object(kept));
+            let saved = std::fs::create_dir_all(pending_dir).and_then(|()| {
+                meltano_project::atomic::write_atomic_private(&path, text.as_bytes())
+            });
+            match saved {
+                Ok(()) => message.push_str(&format!(
+                    ". It was kept in {} and the next run of this state ID in this project writes \
+                     it first.",
+                    path.display()
+                )),
+                Err(io) => message.push_str(&format!(
+                    ". It could not be kept locally either ({}): {io}",
+                    path.display()
+                )),
+            }
+        }
+        Err(CliError::Meltano(message))
     }
+}
+
+/// Where a state that could not be written is kept: one file per state ID.
+fn pending_path(dir: &Path, state_id: &str) -> PathBuf {
+    let name: String = state_id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    dir.join(format!("{name}.json"))
+}
+
+/// Writes the state an earlier run of `state_id` could not write to this backend (kept in
+/// `pending_dir`), before anything reads the state. Called holding the state ID's lock.
+pub async fn upload_pending(
+    ctx: &Context,
+    store: &dyn StateStore,
+    pending_dir: &Path,
+    state_id: &str,
+) -> CliResult<()> {
+    let path = pending_path(pending_dir, state_id);
+    let Ok(text) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    let kept: Value = serde_json::from_slice(&text)
+        .map_err(|e| CliError::Meltano(format!("{} is not valid JSON: {e}", path.display())))?;
+    if kept.get("backend").and_then(Value::as_str) != Some(store.display_uri().as_str()) {
+        ctx.printer.warn(&format!(
+            "{} holds a state kept for another state backend; leaving it alone.",
+            path.display()
+        ));
+        return Ok(());
+    }
+    let record = kept
+        .get("state")
+        .map(|s| serde_json::to_vec(s).unwrap_or_default())
+        .map(|bytes| meltano_state::decode_record(&bytes))
+        .transpose()
+        .map_err(|e| CliError::Meltano(format!("{}: {e}", path.display())))?
+        .unwrap_or_default();
+    store.put(state_id, &record).await.map_err(|e| {
+        CliError::Meltano(format!(
+            "Could not write the state an earlier run kept in {}: {e}",
+            path.display()
+        ))
+    })?;
+    std::fs::remove_file(&path).map_err(CliError::meltano)?;
+    ctx.printer.info(&format!(
+        "Wrote the state an earlier run could not store for '{state_id}' to {} (kept in {}).",
+        store.display_uri(),
+        path.display()
+    ));
+    Ok(())
 }
 
 /// The record of a run on a file or bucket backend, and the task that writes it.
@@ -275,13 +355,15 @@ impl Flusher {
         error
     }
 
-    async fn finish(self) -> Result<(), StoreError> {
+    /// Waits for the last write; on failure, the error and the record that was not written.
+    async fn finish(self) -> Result<(), (StoreError, Option<StateRecord>)> {
         lock(&self.shared).closed = true;
         self.wake.notify_one();
-        match self.task.await {
+        let result = match self.task.await {
             Ok(result) => result,
             Err(e) => Err(StoreError::Config(format!("the state writer stopped: {e}"))),
-        }
+        };
+        result.map_err(|e| (e, lock(&self.shared).record.clone()))
     }
 }
 

@@ -546,3 +546,328 @@ fn meltano_4_4_1_and_we_share_a_bucket() {
         &Project::s3(server, &bucket),
     );
 }
+
+/// A project whose S3 endpoint is a [`FaultProxy`] in front of the shared moto.
+fn behind_proxy(server: &S3Server) -> (Project, meltano_test::FaultProxy, String) {
+    let bucket = bucket(server);
+    let proxy = meltano_test::FaultProxy::start(server.port()).expect("proxy starts");
+    let p = Project::new(
+        &format!("s3://{bucket}/state"),
+        &[
+            ("MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID", "testing"),
+            ("MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY", "hunter2"),
+            ("MELTANO_STATE_BACKEND_S3_ENDPOINT_URL", &proxy.endpoint()),
+        ],
+    );
+    (p, proxy, bucket)
+}
+
+#[test]
+fn a_store_that_fails_at_the_start_stops_the_run_naming_backend_and_state_id() {
+    use meltano_test::Fault;
+    let Some(server) = s3() else { return };
+    let (p, proxy, bucket) = behind_proxy(server);
+    for (fault, words) in [
+        (Fault::Drop, "Could not lock the state of"),
+        (Fault::ServerError, "Could not lock the state of"),
+        (Fault::Forbidden, "refused to lock the state of"),
+    ] {
+        proxy.set(fault);
+        let out = p.run(&["run", "tap-rows", "target-file"]);
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{fault:?}: {log}");
+        assert!(log.contains(words), "{fault:?}: {log}");
+        assert!(log.contains(&format!("'{STATE_ID}'")), "{log}");
+        assert!(log.contains(&format!("s3://{bucket}/state")), "{log}");
+        assert!(!log.contains("hunter2"), "{log}");
+        assert!(!log.contains("starting after"), "nothing ran: {log}");
+    }
+    proxy.set(Fault::None);
+    ok(&p.run(&["run", "tap-rows", "target-file"]));
+}
+
+/// Waits until the state object of the pipeline holds the bookmark `rows`.
+fn wait_for_bookmark(server: &S3Server, bucket: &str, rows: i64) {
+    let key = format!("state/{STATE_ID}/state.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = server.get_object(bucket, &key).unwrap().unwrap_or_default();
+        if text.contains(&format!("\"rows\": {rows}}}")) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bookmark {rows} never stored: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn states_confirmed_while_the_store_is_down_are_written_when_it_answers_again() {
+    use meltano_test::Fault;
+    let Some(server) = s3() else { return };
+    let (p, proxy, bucket) = behind_proxy(server);
+    let mut run = p.command(&["run", "tap-rows", "target-file"]);
+    run.env("TAP_SLEEP", "0.2")
+        .env("TAP_ROWS_ROWS", "10")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let run = run.spawn().unwrap();
+    wait_for_bookmark(server, &bucket, 1);
+    proxy.set(Fault::ServerError);
+    std::thread::sleep(Duration::from_millis(1200));
+    proxy.set(Fault::Drop);
+    std::thread::sleep(Duration::from_millis(600));
+    proxy.set(Fault::None);
+    let out = run.wait_with_output().unwrap();
+    let log = ok(&out);
+    assert!(
+        log.contains(&format!(
+            "Could not write the state of '{STATE_ID}' yet, retrying"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("hunter2"), "{log}");
+    wait_for_bookmark(server, &bucket, 10);
+}
+
+#[test]
+fn a_state_the_store_refuses_at_the_end_is_kept_and_written_by_the_next_run() {
+    use meltano_test::Fault;
+    let Some(server) = s3() else { return };
+    let (p, proxy, bucket) = behind_proxy(server);
+    let mut run = p.command(&["run", "tap-rows", "target-file"]);
+    run.env("TAP_SLEEP", "0.3")
+        .env("TAP_ROWS_ROWS", "4")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let run = run.spawn().unwrap();
+    wait_for_bookmark(server, &bucket, 1);
+    proxy.set(Fault::ServerError);
+    let out = run.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!(
+            "Could not store the state confirmed by the loader for '{STATE_ID}'"
+        )),
+        "{log}"
+    );
+    assert!(log.contains(&format!("s3://{bucket}/state")), "{log}");
+    assert!(
+        log.contains("the next run of this state ID in this project writes it first"),
+        "{log}"
+    );
+    assert!(!log.contains("hunter2"), "{log}");
+    let kept = p.dir.path().join(".meltano/run/pending-state");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 1);
+
+    // The store answers again: the next run writes the kept state first and resumes from it.
+    proxy.set(Fault::None);
+    let log = ok(&p.run_env(
+        &["run", "tap-rows", "target-file"],
+        &[("TAP_ROWS_ROWS", "6")],
+    ));
+    assert!(
+        log.contains("Wrote the state an earlier run could not store"),
+        "{log}"
+    );
+    assert!(log.contains("tap-rows     starting after id 4"), "{log}");
+    assert_eq!(std::fs::read_dir(&kept).unwrap().count(), 0);
+    wait_for_bookmark(server, &bucket, 6);
+}
+
+#[test]
+fn s3_credentials_come_from_the_uri_the_environment_or_the_shared_file_and_stay_secret() {
+    let Some(server) = s3() else { return };
+    let bucket = bucket(server);
+    let endpoint = server.endpoint();
+    // In the URI.
+    let p = Project::new(
+        &format!("s3://AKIAURI:uri-secret@{bucket}/state"),
+        &[("MELTANO_STATE_BACKEND_S3_ENDPOINT_URL", &endpoint)],
+    );
+    let log = ok(&p.run(&[
+        "state",
+        "set",
+        "--force",
+        "a",
+        r#"{"singer_state": {"n": 1}}"#,
+    ]));
+    assert!(log.contains("Writing state to AWS S3"), "{log}");
+    assert!(
+        !log.contains("uri-secret") && !log.contains("AKIAURI"),
+        "{log}"
+    );
+    // The AWS environment, endpoint included.
+    let p = Project::new(&format!("s3://{bucket}/state"), &[]);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAENV"),
+        ("AWS_SECRET_ACCESS_KEY", "env-secret"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    let out = p.run_env(&["state", "get", "a"], &env);
+    ok(&out);
+    assert_eq!(stdout(&out), "{\"singer_state\":{\"n\":1}}\n");
+    // The shared credentials file, profile from AWS_PROFILE.
+    let file = p.dir.path().join("aws-credentials");
+    std::fs::write(
+        &file,
+        "[default]\naws_access_key_id = nope\n[ci]\naws_access_key_id = AKIAFILE\naws_secret_access_key = file-secret\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", file.as_str()),
+        ("AWS_PROFILE", "ci"),
+        ("AWS_ENDPOINT_URL_S3", endpoint.as_str()),
+    ];
+    let out = p.run_env(&["state", "list"], &env);
+    ok(&out);
+    assert_eq!(stdout(&out), "a\n");
+    // One half of a key pair is Meltano's error.
+    let out = p.run_env(
+        &["state", "list"],
+        &[("MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID", "AKIAHALF")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("AWS access key ID configured, but no AWS secret access key."),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The Azurite server of this test binary, or None (after saying why) when it cannot be installed.
+#[allow(clippy::print_stderr)] // a skipped test must say so in the test output
+fn azurite() -> Option<&'static meltano_test::AzuriteServer> {
+    static SERVER: OnceLock<Result<meltano_test::AzuriteServer, String>> = OnceLock::new();
+    match SERVER.get_or_init(|| meltano_test::AzuriteServer::start().map_err(|e| e.to_string())) {
+        Ok(server) => Some(server),
+        Err(e) => {
+            eprintln!("SKIPPED: the Azure emulator (Azurite) is not available: {e}");
+            None
+        }
+    }
+}
+
+/// A fresh container on the shared Azurite and a project keeping its state there.
+fn azure_project(server: &meltano_test::AzuriteServer) -> (Project, String) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let container = format!(
+        "state-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    server
+        .create_container(&container)
+        .expect("create container");
+    let p = Project::new(
+        &format!("azure://{container}/state"),
+        &[(
+            "MELTANO_STATE_BACKEND_AZURE_CONNECTION_STRING",
+            &server.connection_string(),
+        )],
+    );
+    (p, container)
+}
+
+#[test]
+fn an_azure_backend_keeps_meltanos_layout_and_every_state_subcommand_works() {
+    let Some(server) = azurite() else { return };
+    let (p, container) = azure_project(server);
+    let log = ok(&p.run(&["run", "tap-rows", "target-file"]));
+    for line in [
+        "Using AZStorageStateStoreManager add-on state backend",
+        "Reading state from Azure Blob Storage",
+        "Writing state to Azure Blob Storage",
+    ] {
+        assert!(log.contains(line), "{line}\n{log}");
+    }
+    assert!(!log.contains(server.account_key()), "{log}");
+    assert_eq!(
+        server
+            .get_blob(&container, &format!("state/{STATE_ID}/state.json"))
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"completed": {"singer_state": {"bookmarks": {"rows": 3}}}, "partial": {}}"#)
+    );
+    let log = ok(&p.run_env(
+        &["run", "tap-rows", "target-file"],
+        &[("TAP_ROWS_ROWS", "5")],
+    ));
+    assert!(log.contains("tap-rows     starting after id 3"), "{log}");
+    ok(&p.run(&["state", "clear", "--force", "--all"]));
+    state_subcommands(&p, &|id| {
+        server
+            .get_blob(&container, &format!("state/{id}/state.json"))
+            .unwrap()
+    });
+}
+
+#[test]
+fn two_project_copies_sharing_an_azure_container_never_run_one_state_id_twice() {
+    let Some(server) = azurite() else { return };
+    let (a, container) = azure_project(server);
+    let b = Project::new(
+        &format!("azure://{container}/state"),
+        &[(
+            "MELTANO_STATE_BACKEND_AZURE_CONNECTION_STRING",
+            &server.connection_string(),
+        )],
+    );
+    for round in 0..rounds().min(20) {
+        let outputs = race(&[&a, &b], OVERLAP);
+        assert_one_winner(&outputs, round);
+    }
+}
+
+#[test]
+fn state_copy_and_move_can_take_state_from_one_backend_to_another() {
+    let Some(server) = s3() else { return };
+    let bucket = bucket(server);
+    // The project keeps its state in the system database; the team moves it into a bucket.
+    let p = Project::new(
+        "systemdb",
+        &[
+            ("MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID", "testing"),
+            ("MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY", "testing"),
+            ("MELTANO_STATE_BACKEND_S3_ENDPOINT_URL", &server.endpoint()),
+        ],
+    );
+    ok(&p.run(&["run", "tap-rows", "target-file"]));
+    let to = format!("s3://{bucket}/state");
+    ok(&p.run(&[
+        "state", "copy", "--force", "--to-uri", &to, STATE_ID, STATE_ID,
+    ]));
+    assert_eq!(
+        server
+            .get_object(&bucket, &format!("state/{STATE_ID}/state.json"))
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"completed": {"singer_state": {"bookmarks": {"rows": 3}}}, "partial": {}}"#)
+    );
+    ok(&p.run(&[
+        "state",
+        "move",
+        "--force",
+        "--to-uri",
+        &to,
+        STATE_ID,
+        "prod:moved",
+    ]));
+    assert_eq!(
+        stdout(&p.run(&["state", "list"])),
+        "",
+        "moved out of the database"
+    );
+    // Switched to the bucket, the project's next run resumes from the copied bookmark.
+    let log = ok(&p.run_env(
+        &["run", "tap-rows", "target-file"],
+        &[("MELTANO_STATE_BACKEND_URI", &to), ("TAP_ROWS_ROWS", "4")],
+    ));
+    assert!(log.contains("tap-rows     starting after id 3"), "{log}");
+    let out = p.run_env(&["state", "list"], &[("MELTANO_STATE_BACKEND_URI", &to)]);
+    assert_eq!(stdout(&out), format!("{STATE_ID}\nprod:moved\n"));
+}
