@@ -75,48 +75,62 @@ impl FileStore {
     /// Creates the lock file if there is none; its inode on success. The file is written beside
     /// and hard-linked into place, which fails if the lock exists: nobody ever sees a lock
     /// without its time.
-    fn create_lock(&self, path: &Path) -> std::io::Result<Option<u64>> {
+    fn create_lock(&self, path: &Path) -> std::io::Result<Option<Token>> {
         let tmp = path.with_file_name(format!(".lock.{}", uuid::Uuid::new_v4().simple()));
+        let stamp = lock_content(now_epoch());
         let mut file = std::fs::File::create(&tmp)?;
         let written = file
-            .write_all(lock_content(now_epoch()).as_bytes())
+            .write_all(stamp.as_bytes())
             .and_then(|()| file.metadata());
         drop(file);
         let linked = written.and_then(|meta| std::fs::hard_link(&tmp, path).map(|()| meta.ino()));
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(inode) => Ok(Some(inode)),
+            Ok(inode) => Ok(Some(Token::File { inode, stamp })),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// A fresh lock file written beside `path` and renamed over it; its inode.
-    fn replace_lock(&self, path: &Path) -> std::io::Result<u64> {
+    /// A fresh lock file written beside `path` and renamed over it.
+    fn replace_lock(&self, path: &Path) -> std::io::Result<Token> {
         let tmp = path.with_file_name(format!(".lock.{}", uuid::Uuid::new_v4().simple()));
+        let stamp = lock_content(now_epoch());
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(lock_content(now_epoch()).as_bytes())?;
+        file.write_all(stamp.as_bytes())?;
         let inode = file.metadata()?.ino();
         drop(file);
         std::fs::rename(&tmp, path).inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
         })?;
-        Ok(inode)
+        Ok(Token::File { inode, stamp })
+    }
+
+    /// Whether the lock file at `path` is the one `token` proves we wrote.
+    fn holds(&self, path: &Path, token: &LockToken) -> bool {
+        let Token::File { inode, stamp } = &token.0 else {
+            return false;
+        };
+        matches!(
+            read_with_inode(path),
+            Ok((text, found)) if found == *inode && text == stamp.as_bytes()
+        )
     }
 
     fn try_lock_sync(&self, state_id: &str) -> std::io::Result<LockAttempt> {
         std::fs::create_dir_all(self.state_dir(state_id))?;
         let path = self.lock_path(state_id);
         for _ in 0..10 {
-            if let Some(inode) = self.create_lock(&path)? {
-                return Ok(LockAttempt::Acquired(LockToken(Token::File { inode })));
+            if let Some(token) = self.create_lock(&path)? {
+                return Ok(LockAttempt::Acquired(LockToken(token)));
             }
             let (text, inode) = match read_with_inode(&path) {
                 Ok(found) => found,
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             };
-            let since = parse_lock(&text);
+            // Meltano writes its lock in place: an empty or partial one is as old as the file.
+            let since = parse_lock(&text).or_else(|| modified_epoch(&path));
             if let Some(since) = since.filter(|s| is_fresh(*s, now_epoch(), self.lock_timeout)) {
                 return Ok(LockAttempt::Held { since });
             }
@@ -127,7 +141,8 @@ impl FileStore {
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
             }
-            if std::fs::metadata(&aside)?.ino() != inode {
+            let moved = read_with_inode(&aside)?;
+            if moved != (text, inode) {
                 // Another process replaced it in between: put its lock back.
                 let restored = std::fs::hard_link(&aside, &path);
                 let _ = std::fs::remove_file(&aside);
@@ -145,6 +160,13 @@ impl FileStore {
             since: parse_lock(&text).unwrap_or_else(now_epoch),
         })
     }
+}
+
+/// When `path` was last written, in epoch seconds.
+fn modified_epoch(path: &Path) -> Option<f64> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(since.as_secs_f64())
 }
 
 fn read_with_inode(path: &Path) -> std::io::Result<(Vec<u8>, u64)> {
@@ -267,43 +289,32 @@ impl StateStore for FileStore {
     async fn force_lock(&self, state_id: &str) -> Result<LockToken, StoreError> {
         let path = self.lock_path(state_id);
         self.replace_lock(&path)
-            .map(|inode| LockToken(Token::File { inode }))
+            .map(LockToken)
             .map_err(self.failed(format!("lock the state of '{state_id}'")))
     }
 
     async fn renew_lock(&self, state_id: &str, token: &LockToken) -> Result<LockToken, StoreError> {
         let path = self.lock_path(state_id);
-        let ours = matches!(
-            (&token.0, std::fs::metadata(&path)),
-            (Token::File { inode }, Ok(meta)) if meta.ino() == *inode
-        );
-        if !ours {
+        if !self.holds(&path, token) {
             return Err(StoreError::LockLost {
                 state_id: state_id.to_string(),
                 backend: self.uri.clone(),
             });
         }
         self.replace_lock(&path)
-            .map(|inode| LockToken(Token::File { inode }))
+            .map(LockToken)
             .map_err(self.failed(format!("renew the lock of '{state_id}'")))
     }
 
     async fn unlock(&self, state_id: &str, token: LockToken) -> Result<(), StoreError> {
         let path = self.lock_path(state_id);
-        let Token::File { inode } = token.0 else {
+        if !self.holds(&path, &token) {
             return Ok(());
-        };
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.ino() == inode => std::fs::remove_file(&path)
-                .or_else(|e| {
-                    if e.kind() == ErrorKind::NotFound {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })
-                .map_err(self.failed(format!("unlock the state of '{state_id}'"))),
-            _ => Ok(()),
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.failed(format!("unlock the state of '{state_id}'"))(e)),
         }
     }
 

@@ -34,6 +34,3 @@ pub use lock::{LockAttempt, LockToken};
 pub use object::ObjectStateStore;
 pub use record::{decode_record, encode_record};
 pub use store::{StateStore, open};
-
-/// The URI schemes Meltano 4.4.1 knows, in the order its error message lists them.
-pub const KNOWN_SCHEMES: [&str; 5] = ["systemdb", "azure", "file", "gs", "s3"];

@@ -9,7 +9,7 @@
 //! A pipeline holds its lock for the whole run ([`HeldLock`]) and a background task renews it
 //! every third of the timeout, so a holder that dies (even by SIGKILL) blocks others only until
 //! its lock expires. Edits (`meltano state set`, …) take the lock around one read-modify-write
-//! ([`with_lock`]), waiting like Meltano while another holder has it, but giving up with
+//! ([`acquire_for_edit`]), waiting like Meltano while another holder has it, but giving up with
 //! [`StoreError::Locked`] once a holder has kept it alive for longer than the timeout.
 
 use std::sync::{Arc, Mutex};
@@ -37,8 +37,9 @@ pub struct LockToken(pub(crate) Token);
 pub(crate) enum Token {
     /// The system database needs no lock object (its transactions serialise writers).
     Free,
-    /// The lock file we created (its inode changes on every renewal).
-    File { inode: u64 },
+    /// The lock file we created: its inode and content (the time we wrote), both changed by every
+    /// renewal; the content tells our file from a later one that reuses a freed inode.
+    File { inode: u64, stamp: String },
     /// The version of the lock object we wrote.
     Object {
         e_tag: Option<String>,
@@ -108,19 +109,6 @@ pub async fn acquire_for_edit(
             }
         }
     }
-}
-
-/// Runs `f` holding the lock of `state_id` for an edit, and releases it whatever `f` returned.
-pub async fn with_lock<T, F>(store: &dyn StateStore, state_id: &str, f: F) -> Result<T, StoreError>
-where
-    F: AsyncFnOnce() -> Result<T, StoreError>,
-{
-    let token = acquire_for_edit(store, state_id).await?;
-    let result = f().await;
-    let released = store.unlock(state_id, token).await;
-    let value = result?;
-    released?;
-    Ok(value)
 }
 
 /// A lock held for a whole run and renewed in the background until [`HeldLock::release`].

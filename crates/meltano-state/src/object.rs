@@ -152,6 +152,62 @@ impl ObjectStateStore {
     }
 }
 
+impl ObjectStateStore {
+    /// Meltano's upgrade of the bucket layout (meltano#7938): states that an old release wrote
+    /// under a doubled prefix, `<prefix>/<prefix>/<state_id>/state.json`, are copied to
+    /// `<prefix>/<state_id>/state.json`. Unlike Meltano, a state already at the right place is
+    /// not overwritten (it is newer). Returns the state IDs copied.
+    pub async fn migrate_layout(&self) -> Result<Vec<String>, StoreError> {
+        if self.prefix.is_empty() {
+            return Ok(Vec::new());
+        }
+        let doubled = format!("{0}/{0}", self.prefix);
+        let under = Path::parse(&doubled)
+            .map_err(|e| StoreError::Config(format!("Bad prefix in {}: {e}", self.uri)))?;
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&under))
+            .try_collect()
+            .await
+            .map_err(self.failed("list states to migrate".to_string()))?;
+        let mut copied = Vec::new();
+        for meta in objects {
+            let key = meta.location.as_ref();
+            let Some(rest) = key.strip_prefix(&format!("{doubled}/")) else {
+                continue;
+            };
+            let Some(state_id) = rest.strip_suffix(&format!("/{STATE_FILE}")) else {
+                continue;
+            };
+            if state_id.contains('/') {
+                continue;
+            }
+            let target = self.key(state_id, STATE_FILE)?;
+            let action = || format!("migrate the state of '{state_id}'");
+            match self.store.copy_if_not_exists(&meta.location, &target).await {
+                Ok(()) => copied.push(state_id.to_string()),
+                Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(object_store::Error::NotSupported { .. })
+                | Err(object_store::Error::NotImplemented) => {
+                    match self.store.head(&target).await {
+                        Ok(_) => {}
+                        Err(object_store::Error::NotFound { .. }) => {
+                            self.store
+                                .copy(&meta.location, &target)
+                                .await
+                                .map_err(self.failed(action()))?;
+                            copied.push(state_id.to_string());
+                        }
+                        Err(e) => return Err(self.failed(action())(e)),
+                    }
+                }
+                Err(e) => return Err(self.failed(action())(e)),
+            }
+        }
+        Ok(copied)
+    }
+}
+
 fn token(result: PutResult) -> LockToken {
     LockToken(Token::Object {
         e_tag: result.e_tag,
