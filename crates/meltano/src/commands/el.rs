@@ -261,7 +261,7 @@ async fn dump_file(
             let run_dir = project.sys_dir().run_dir().join(&block.extractor.name);
             let source = match (&options.state_file, &options.state_id) {
                 (Some(file), _) => StateSource::File(file.clone()),
-                (None, Some(id)) => StateSource::Stored(id),
+                (None, Some(id)) => StateSource::Stored(id, None),
                 (None, None) => StateSource::None,
             };
             let store = crate::state_backend::open(stores).await?;

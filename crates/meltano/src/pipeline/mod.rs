@@ -182,7 +182,7 @@ pub async fn run_extract_load(
         &store,
         block,
         options,
-        job.as_ref(),
+        job.as_ref().zip(before.as_ref()),
         interrupts,
     )
     .await;
@@ -263,9 +263,11 @@ async fn execute(
     store: &Arc<dyn StateStore>,
     block: &ElBlock<'_>,
     options: &ElOptions,
-    job: Option<&Job>,
+    job: Option<(&Job, &Option<meltano_core::state::StateRecord>)>,
     interrupts: &mut Interrupts,
 ) -> CliResult<Result<(), BlockFailure>> {
+    let current = job.map(|(_, record)| record);
+    let job = job.map(|(job, _)| job);
     let project = stores.project;
     let log_level = singer_log_level(ctx);
     let extractor = Subject::Plugin {
@@ -287,7 +289,7 @@ async fn execute(
     let source = match (job, options.full_refresh, custom_state) {
         (_, true, _) => StateSource::FullRefresh,
         (_, false, Some(file)) => StateSource::File(file),
-        (Some(job), false, None) => StateSource::Stored(&job.state_id),
+        (Some(job), false, None) => StateSource::Stored(&job.state_id, current),
         (None, false, None) => StateSource::None,
     };
     let run_dir = project.sys_dir().run_dir().join(&block.extractor.name);
@@ -358,15 +360,13 @@ async fn execute(
     prepared.push((block.loader.name.clone(), loader));
 
     let writer = match job {
-        Some(job) => Some(
-            StateWriter::new(
-                store.clone(),
-                stores.db,
-                job,
-                StateWriter::kind_for(options.strategy, options.full_refresh),
-            )
-            .await?,
-        ),
+        Some(job) => Some(StateWriter::new(
+            store.clone(),
+            stores.db,
+            job,
+            StateWriter::kind_for(options.strategy, options.full_refresh),
+            current.cloned().flatten(),
+        )?),
         None => None,
     };
     let stages: Vec<Stage> = prepared

@@ -30,8 +30,8 @@ pub enum StateSource<'a> {
     FullRefresh,
     /// A file given by the `state` extra or `el --state`.
     File(PathBuf),
-    /// The stored state of this state ID.
-    Stored(&'a str),
+    /// The stored state of this state ID; its record when the caller already read it.
+    Stored(&'a str, Option<&'a Option<StateRecord>>),
 }
 
 /// Writes `<run dir>/state.json` for the extractor (when it has the `state` capability) and
@@ -64,14 +64,17 @@ pub async fn prepare_state_file(
                 .info(&format!("Found state in {}", file.display()));
             Ok(Some(path))
         }
-        StateSource::Stored(state_id) => {
+        StateSource::Stored(state_id, known) => {
             ctx.printer.info(&store.announcement());
             ctx.printer
                 .info(&format!("Reading state from {}", store.label()));
-            let record = store
-                .get(state_id)
-                .await
-                .map_err(crate::state_backend::store_error)?;
+            let record = match known {
+                Some(record) => record.clone(),
+                None => store
+                    .get(state_id)
+                    .await
+                    .map_err(crate::state_backend::store_error)?,
+            };
             if record.is_none() && store.writes_objects() {
                 ctx.printer.info(&format!("No state found for {state_id}."));
             }
@@ -109,20 +112,17 @@ pub struct StateWriter<'a> {
 }
 
 impl<'a> StateWriter<'a> {
-    /// A writer for `job`. For a file or bucket backend (whose lock the run holds) the current
-    /// record is read now and later writes go through a [`Flusher`].
-    pub async fn new(
+    /// A writer for `job`. For a file or bucket backend (whose lock the run holds) later writes
+    /// go through a [`Flusher`] starting from `current`, the record read when the run started.
+    pub fn new(
         store: Arc<dyn StateStore>,
         db: &'a SystemDb,
         job: &'a Job,
         kind: PayloadKind,
+        current: Option<StateRecord>,
     ) -> CliResult<StateWriter<'a>> {
         let flusher = if store.writes_objects() {
-            let record = store
-                .get(&job.state_id)
-                .await
-                .map_err(crate::state_backend::store_error)?;
-            Some(Flusher::start(store.clone(), job.state_id.clone(), record))
+            Some(Flusher::start(store.clone(), job.state_id.clone(), current))
         } else {
             None
         };
@@ -322,6 +322,11 @@ struct Pending {
     error: Option<String>,
 }
 
+/// The least time between two writes during a run: states confirmed meanwhile are coalesced
+/// into the next write (the last one is always written when the run ends), so a run confirming
+/// thousands of states makes a few writes a second, not thousands.
+const WRITE_GAP: Duration = Duration::from_millis(200);
+
 /// Pauses between attempts to write a state the store refused or did not answer (the store's
 /// client already retries each request a few times). While the run goes on, attempts go on at
 /// the last pause; once it has ended, this many more are made before the run fails.
@@ -403,6 +408,13 @@ async fn write_loop(
                 written = version;
                 failures = 0;
                 lock(&shared).error = None;
+                let next = tokio::time::Instant::now() + WRITE_GAP;
+                while !lock(&shared).closed && tokio::time::Instant::now() < next {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(next) => {}
+                        _ = wake.notified() => {}
+                    }
+                }
             }
             Err(e) if e.is_transient() && (!closed || failures < WRITE_BACKOFF.len()) => {
                 lock(&shared).error = Some(e.to_string());
