@@ -292,7 +292,14 @@ async fn execute(
         (Some(job), false, None) => StateSource::Stored(&job.state_id, current),
         (None, false, None) => StateSource::None,
     };
-    let run_dir = project.sys_dir().run_dir().join(&block.extractor.name);
+    // The state the tap starts from is this run's own: other runs of the extractor (other state
+    // IDs) write theirs at the same time. Removed when the run ends.
+    let run_dir = project
+        .sys_dir()
+        .run_dir()
+        .join(&block.extractor.name)
+        .join(options.run_id.simple().to_string());
+    let _remove_run_dir = RemoveOnDrop(run_dir.clone());
     let state_file = state::prepare_state_file(
         ctx,
         store.as_ref(),
@@ -547,6 +554,15 @@ struct Followed {
 /// Starts `stages` and follows them: their stderr logged under their names, each stdout line of
 /// the last stage handed to `on_stdout`, heartbeats for the job's row, and stops on signals or
 /// the deadline (the extractor first, so the rest drains; then everything).
+/// Removes a run's own directory when the run is over, whatever happened.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Hands one line of the loader to `on_stdout`; the first failure is kept for the run's result.
 async fn store<F, Fut>(
     ctx: &Context,

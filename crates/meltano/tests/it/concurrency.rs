@@ -149,14 +149,15 @@ fn concurrent_config_set_keeps_every_setting() {
 }
 
 /// Runs of different state IDs share the extractor's cached catalog but nothing that one of
-/// them could tear or remove under another.
+/// them could tear or remove under another: each starts from its own state file.
 #[test]
 fn ten_runs_of_different_state_ids_sharing_an_extractor_all_succeed() {
     let t = TestDir::from_fixture("pipeline");
     for round in 0..20 {
+        // From the second round on, every state ID has a stored bookmark to start from.
         let runs = (0..10)
             .map(|i| {
-                let suffix = format!("r{round}s{i}");
+                let suffix = format!("s{i}");
                 args(&[
                     "run",
                     "--state-id-suffix",
@@ -167,8 +168,19 @@ fn ten_runs_of_different_state_ids_sharing_an_extractor_all_succeed() {
             })
             .collect();
         all_succeed(&t, runs);
+        assert!(
+            !t.path().join(".meltano/run/tap-rows/state.json").exists(),
+            "round {round}: no state file is shared"
+        );
     }
     let out = t.run(&["state", "list"]);
     let listed = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(listed.lines().count(), 200, "{listed}");
+    assert_eq!(listed.lines().count(), 10, "{listed}");
+    // Each run's own directory is gone with it.
+    let leftovers: Vec<_> = std::fs::read_dir(t.path().join(".meltano/run/tap-rows"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
