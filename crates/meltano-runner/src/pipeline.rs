@@ -314,11 +314,12 @@ fn supervise(
                 let early = !input_ended[index] && exit_codes[..index].iter().any(Option::is_none);
                 if early {
                     // The loader ending first decides alone; a mapper ending first fails the
-                    // pipeline. Either way, what is still running is stopped and not blamed.
+                    // pipeline. Either way what runs upstream is stopped and not blamed, while
+                    // what runs downstream reads to the end of its input, so the loader still
+                    // confirms the states it was given.
                     intermediate_failed |= index < last;
                     loader_left_input |= index == last;
-                    let stop_before = if index == last { last } else { usize::MAX };
-                    for stage in handle.kill_upstream(stop_before) {
+                    for stage in handle.kill_upstream(index) {
                         killed_by_us[stage] = true;
                     }
                 }
