@@ -205,32 +205,20 @@ impl PgServer {
     /// Runs SQL with `psql` in database `db` (stopping at the first error) and returns its unaligned,
     /// tuples-only output: handy for setting up fixtures independently of the code under test.
     pub fn psql(&self, db: &str, sql: &str) -> Result<String, PgError> {
-        let output = run(Command::new(self.bin.join("psql"))
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-            ])
-            .arg("-p")
-            .arg(self.port.to_string())
-            .arg("-d")
-            .arg(db)
-            .arg("-c")
-            .arg(sql))?;
+        let output = run(self.psql_command(db).args(["-A", "-t", "-c", sql]))?;
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// Runs the SQL file `path` with `psql` in database `db`, stopping at the first error: restores a plain
     /// [`PgServer::dump`].
     pub fn psql_file(&self, db: &str, path: &Path) -> Result<(), PgError> {
-        run(Command::new(self.bin.join("psql"))
+        run(self.psql_command(db).arg("-f").arg(path)).map(drop)
+    }
+
+    /// `psql` against database `db` as `postgres`, quiet and stopping at the first error.
+    fn psql_command(&self, db: &str) -> Command {
+        let mut command = Command::new(self.bin.join("psql"));
+        command
             .args([
                 "-X",
                 "-q",
@@ -244,10 +232,8 @@ impl PgServer {
             .arg("-p")
             .arg(self.port.to_string())
             .arg("-d")
-            .arg(db)
-            .arg("-f")
-            .arg(path))
-        .map(drop)
+            .arg(db);
+        command
     }
 
     /// `pg_dump` of database `db` in plain SQL, with extra arguments such as `--schema-only`: a whole database
